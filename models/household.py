@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 NEED_DIMENSIONS: tuple[str, ...] = (
@@ -30,8 +30,24 @@ NEED_DIMENSIONS: tuple[str, ...] = (
 
 UNKNOWN = "unknown"
 
-NeedScore = Annotated[int, Field(ge=0, le=4)]
-NeedValue = NeedScore | Literal["unknown"]
+
+
+def _check_need(value: object) -> int | str:
+    """Accept an integer 0–4 (also written as "3") or the word "unknown"; reject anything else."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == UNKNOWN:
+            return UNKNOWN
+        if text.isdigit():
+            value = int(text)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4:
+        raise PydanticCustomError("need_score", "need score must be an integer 0-4 or \"unknown\", got {value}", {"value": value})
+    return value
+
+
+NeedValue = Annotated[int | Literal["unknown"], BeforeValidator(_check_need)]
 
 
 class Relation(StrEnum):

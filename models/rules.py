@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from models.catalogue import ItemId
 
@@ -76,9 +77,16 @@ class Action(_Strict):
     exclude: Exclude | None = None
     follow_up: FollowUp | None = None
 
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Action:
+        keys = [k for k, v in self.__dict__.items() if v is not None]
+        if len(keys) != 1:
+            raise PydanticCustomError("one_action", "an action sets exactly one key, got {keys}",
+                                      {"keys": ", ".join(keys) or "none"})
+        return self
+
     def kind(self) -> str:
-        (key,) = [k for k, v in self.__dict__.items() if v is not None]
-        return key
+        return next(k for k, v in self.__dict__.items() if v is not None)
 
 
 class Rule(_Strict):

@@ -1,0 +1,216 @@
+"""The message catalogue: every sentence a user reads, in Chinese and English, by code.
+
+The CLI, the HTTP service and reports all format messages through `render`, so the
+wording of one error cannot drift between interfaces. Chinese is the default language.
+"""
+
+from __future__ import annotations
+
+DEFAULT_LANG = "zh"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # YAML syntax and structure
+    "yaml_syntax": {
+        "zh": "YAML 语法错误：{detail}。请检查缩进、冒号和引号。",
+        "en": "invalid YAML: {detail}. Check indentation, colons and quotes.",
+    },
+    "yaml_tab": {
+        "zh": "缩进中有制表符（Tab）。YAML 只允许用空格缩进，请把 Tab 换成空格。",
+        "en": "tab character in indentation. YAML indents with spaces only; replace the tab with spaces.",
+    },
+    "yaml_fullwidth_colon": {
+        "zh": "键“{key}”后面用了全角冒号“：”。请改成半角冒号加空格，例如“{key}: 值”。",
+        "en": "full-width colon '：' after key '{key}'. Use an ASCII colon and a space, e.g. '{key}: value'.",
+    },
+    "yaml_duplicate_key": {
+        "zh": "重复的键“{key}”，第一次出现在第 {first_line} 行。同一层级的键只能出现一次，请删除或合并其中一个。",
+        "en": "duplicate key '{key}', first defined on line {first_line}. Remove or merge one of them.",
+    },
+    "yaml_ambiguous_bool": {
+        "zh": "“{value}”的含义不明确：旧版 YAML 会把它读成布尔值。表示是/否请写 true 或 false；表示文字请加引号，如 \"{value}\"。",
+        "en": "'{value}' is ambiguous: YAML 1.1 reads it as a boolean. Write true or false, or quote it as \"{value}\" for text.",
+    },
+    "yaml_leading_zero": {
+        "zh": "数字“{value}”以 0 开头，旧版 YAML 会把它读成八进制。请去掉前导 0，或加引号作为文字。",
+        "en": "number '{value}' has a leading zero, which YAML 1.1 reads as octal. Drop the zero or quote it as text.",
+    },
+    "yaml_alias": {
+        "zh": "规则文件不支持锚点与别名（&、*）。请把内容直接写出来。",
+        "en": "anchors and aliases (&, *) are not supported in rule files; write the content out.",
+    },
+    "yaml_tag": {
+        "zh": "不支持 YAML 标签“{tag}”。请删除它。",
+        "en": "YAML tag '{tag}' is not supported; remove it.",
+    },
+    "yaml_too_large": {
+        "zh": "文件大小 {size} 字节，超过上限 {limit} 字节。请把规则拆成多个文件。",
+        "en": "file is {size} bytes, above the limit of {limit} bytes. Split the rules into several files.",
+    },
+    "yaml_encoding": {
+        "zh": "文件不是 UTF-8 编码：{detail}。请用 UTF-8 保存。",
+        "en": "file is not UTF-8: {detail}. Save it as UTF-8.",
+    },
+    "yaml_bom": {
+        "zh": "文件开头有 BOM（字节顺序标记）。已忽略；建议用不带 BOM 的 UTF-8 保存。",
+        "en": "file starts with a byte order mark; it was ignored. Save as UTF-8 without BOM.",
+    },
+    "yaml_empty": {
+        "zh": "文件为空。",
+        "en": "file is empty.",
+    },
+    "schema": {
+        "zh": "{detail_zh}",
+        "en": "{detail_en}",
+    },
+    "missing_file": {
+        "zh": "缺少文件 {name}。规则目录应包含 dimensions.yaml、segments.yaml、scoring.yaml、catalogue/ 和 rulesets/。",
+        "en": "missing file {name}. A rules directory holds dimensions.yaml, segments.yaml, scoring.yaml, catalogue/ and rulesets/.",
+    },
+    "dimensions_fixed": {
+        "zh": "需求维度的 id 是固定的接口字段，必须依次为：{expected}；实际是：{actual}。只能修改名称与说明。",
+        "en": "need dimension ids are fixed API names and must be, in order: {expected}; got: {actual}. Only names and descriptions may change.",
+    },
+    "unknown_prototype_key": {
+        "zh": "原型中的“{name}”既不是家庭特征也不是需求维度。",
+        "en": "prototype key '{name}' is neither a household feature nor a need dimension.",
+    },
+    "unknown_kind": {
+        "zh": "没有“{name}”这一类项目。可用类别：{allowed}。",
+        "en": "no item kind '{name}'. Kinds: {allowed}.",
+    },
+    "item_unreachable": {
+        "zh": "项目“{name}”没有任何规则推荐，需求覆盖也为 0，永远不会出现在计划中。",
+        "en": "item '{name}' is recommended by no rule and covers no need, so it can never appear in a plan.",
+    },
+    # Cross-references and conditions
+    "unknown_field": {
+        "zh": "不认识的字段“{name}”。可用字段：{allowed}。",
+        "en": "unknown field '{name}'. Available: {allowed}.",
+    },
+    "unknown_item": {
+        "zh": "目录中没有 id 为“{name}”的项目。{hint}",
+        "en": "no catalogue item with id '{name}'. {hint}",
+    },
+    "unknown_segment": {
+        "zh": "没有 id 为“{name}”的人群分类。可用分类：{allowed}。",
+        "en": "no segment with id '{name}'. Available: {allowed}.",
+    },
+    "unknown_tag": {
+        "zh": "标签“{name}”没有任何规则用 add_tag 设置过，条件永远不会成立。可用标签：{allowed}。",
+        "en": "tag '{name}' is never set by any add_tag action, so the condition can never hold. Set tags: {allowed}.",
+    },
+    "unknown_dimension": {
+        "zh": "没有名为“{name}”的需求维度。十个维度：{allowed}。",
+        "en": "no need dimension '{name}'. The ten dimensions: {allowed}.",
+    },
+    "duplicate_id": {
+        "zh": "重复的 id“{name}”，已在 {first} 定义。每条规则、每个项目的 id 必须唯一。",
+        "en": "duplicate id '{name}', already defined at {first}. Every rule and item id must be unique.",
+    },
+    "cond_syntax": {
+        "zh": "条件表达式语法错误：{detail}。示例：household.oldest_age >= 65 and needs.elder_care >= 3",
+        "en": "condition syntax error: {detail}. Example: household.oldest_age >= 65 and needs.elder_care >= 3",
+    },
+    "cond_unsupported": {
+        "zh": "条件中不能使用“{text}”。只能用字段、数字、文字、比较（== != < <= > >=）、in、and、or、not。",
+        "en": "'{text}' is not allowed in a condition. Use fields, numbers, text, comparisons (== != < <= > >=), in, and, or, not.",
+    },
+    "cond_type": {
+        "zh": "类型不匹配：“{field}”是{expected}，不能与 {value} 比较。",
+        "en": "type mismatch: '{field}' is {expected_en} and cannot be compared with {value}.",
+    },
+    "cond_value": {
+        "zh": "“{field}”没有取值“{value}”。可用取值：{allowed}。",
+        "en": "'{field}' has no value '{value}'. Allowed: {allowed}.",
+    },
+    "cond_operator": {
+        "zh": "“{field}”是{expected}，不能用运算符“{op}”。{hint}",
+        "en": "'{field}' is {expected_en} and does not support '{op}'. {hint}",
+    },
+    "cond_need_range": {
+        "zh": "需求分值 {value} 超出范围：需求按 0–4 打分（未知为 -1）。",
+        "en": "need score {value} is out of range: needs are scored 0-4 (unknown is -1).",
+    },
+    "rule_cycle": {
+        "zh": "规则互相触发形成循环，{rounds} 轮后仍未稳定，涉及规则：{rules}。请检查用 not 否定标签或分类的条件。",
+        "en": "rules trigger each other in a cycle and did not settle after {rounds} rounds; rules involved: {rules}. Check conditions that negate tags or segments.",
+    },
+    # Input
+    "input_json": {
+        "zh": "JSON 格式错误（第 {line} 行第 {column} 列）：{detail}。",
+        "en": "invalid JSON at line {line}, column {column}: {detail}.",
+    },
+    "input_file": {
+        "zh": "无法读取文件 {path}：{detail}。",
+        "en": "cannot read file {path}: {detail}.",
+    },
+    "input_not_object": {
+        "zh": "输入应为一个家庭（JSON 对象）或家庭列表，实际是 {actual}。",
+        "en": "input must be one household (a JSON object) or a list of them, got {actual}.",
+    },
+    "rules_dir": {
+        "zh": "规则目录 {path} 不存在或缺少 {missing}。",
+        "en": "rules directory {path} does not exist or lacks {missing}.",
+    },
+    "internal": {
+        "zh": "内部错误：{detail}。请把输入与本信息一起报告给维护者。",
+        "en": "internal error: {detail}. Report it to the maintainers with the input.",
+    },
+}
+
+# Pydantic error types, translated. The English side keeps pydantic's own message.
+FIELD_ERRORS_ZH: dict[str, str] = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不认识的字段，请检查拼写或删除",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "string_type": "应为文字",
+    "string_too_short": "不能为空",
+    "string_too_long": "过长（最多 {max_length} 个字符）",
+    "string_pattern_mismatch": "格式不符，应匹配 {pattern}（小写英文字母开头，只含小写字母、数字和下划线）",
+    "too_short": "至少需要 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "enum": "取值应为 {expected} 之一",
+    "literal_error": "取值应为 {expected} 之一",
+    "date_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
+    "date_type": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
+    "list_type": "应为列表",
+    "tuple_type": "应为列表",
+    "dict_type": "应为键值对（映射）",
+    "model_type": "应为键值对（映射）",
+    "model_attributes_type": "应为键值对（映射）",
+    "need_score": "需求分值应为 0–4 的整数，或写 \"unknown\" 表示未知，实际是 {value}",
+    "head_count": "成员中必须恰好有一位户主（relation 为 head），实际有 {count} 位",
+    "one_action": "每个动作只能写一个键（set_segment、add_tag、recommend、exclude、follow_up 之一），实际是 {keys}",
+    "value_error": "取值无效：{error}",
+}
+
+
+def render(code: str, lang: str = DEFAULT_LANG, **params: object) -> str:
+    """Format message `code` in `lang`, falling back to Chinese for an unknown language."""
+    entry = MESSAGES[code]
+    template = entry.get(lang) or entry[DEFAULT_LANG]
+    return template.format(**params)
+
+
+def normalise_lang(value: str | None) -> str:
+    """Pick "en" or "zh" from a `--lang` value or an Accept-Language header."""
+    if not value:
+        return DEFAULT_LANG
+    for part in value.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANG
