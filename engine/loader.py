@@ -68,6 +68,14 @@ class RuleBase:
         self.level_names = dict(self.dimensions.levels)
 
 
+def rules_directory(value: Path | str | None = None) -> Path:
+    """Resolve the rules directory: the given path, else LINLI_RULES_DIR, else the bundled rules/."""
+    if value:
+        return Path(value)
+    env = os.environ.get("LINLI_RULES_DIR")
+    return Path(env) if env else DEFAULT_RULES_DIR
+
+
 def display_name(path: Path) -> str:
     """Show a path relative to the working directory when it is below it."""
     relative = os.path.relpath(path)
@@ -94,7 +102,7 @@ def load_rulebase(directory: Path | str | None = None) -> RuleBase:
 
 def check_directory(directory: Path | str | None = None) -> tuple[RuleBase | None, list[Problem]]:
     """Check a rules directory; return the rule base (None on any error) and all problems."""
-    directory = Path(directory) if directory else DEFAULT_RULES_DIR
+    directory = rules_directory(directory)
     checker = _Checker(directory)
     rulebase = checker.run()
     problems = sorted(checker.problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0))

@@ -13,7 +13,7 @@ from typing import Protocol
 from engine.compiler import build_fact, compile_ruleset
 from engine.errors import Problem, RuleSetError
 from engine.features import derive_features, derive_needs
-from engine.loader import CompiledRule, RuleBase
+from engine.loader import CompiledRule, RuleBase, load_rulebase
 from engine.runtime import RuleMachine
 from engine.schedule import build_schedule
 from engine.scoring import rank_items
@@ -137,6 +137,11 @@ class Planner:
             ruleset_version=self.rulebase.version,
             model_version=self.segmenter.version if self.segmenter else None,
         )
+
+
+def build_planner(rules_dir: str | None = None, segmenter: Segmenter | None = None) -> Planner:
+    """Load and check the rules directory (see `loader.rules_directory`) and build a planner."""
+    return Planner(load_rulebase(rules_dir), segmenter)
 
 
 def _by_priority(rules: list[CompiledRule]) -> list[CompiledRule]:

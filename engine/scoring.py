@@ -59,7 +59,7 @@ def eligibility_failure(rulebase: RuleBase, item: CatalogueItem, household: Hous
 
 
 def _needs_reason(rulebase: RuleBase, parts: list[tuple[str, int, int]]) -> str:
-    shown = [f"{rulebase.dimension_names[d]}{rulebase.level_names.get(n, n)}" for d, n, _ in parts[:3]]
+    shown = [f"{rulebase.dimension_names[d]}（{rulebase.level_names.get(n, n)}）" for d, n, _ in parts[:3]]
     return "需求匹配：" + "、".join(shown)
 
 

@@ -1,0 +1,30 @@
+"""Helpers shared by the `linli` subcommands: exit codes, reading input, printing problems."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from engine.errors import Problem
+from engine.messages import render
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def read_text(name: str, lang: str) -> str | None:
+    """Read a UTF-8 file, or standard input for "-"; print a message and return None on failure."""
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        return Path(name).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(render("input_file", lang, path=name, detail=exc), file=sys.stderr)
+        return None
+
+
+def print_rule_errors(problems: list[Problem], lang: str) -> None:
+    for problem in problems:
+        print(problem.format(lang), file=sys.stderr)
