@@ -124,8 +124,24 @@ def parse_condition(text: str, vocabulary: Vocabulary) -> Condition:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ConditionFault("cond_syntax", {"detail": exc.msg}, (exc.lineno or 1) - 1, max(0, (exc.offset or 1) - 1)) from None
+        # Python reports offset 0 when the text ends too early; point at the end then.
+        offset = exc.offset - 1 if exc.offset else len(source)
+        params = {"detail": exc.msg, "detail_zh": _syntax_zh(exc.msg)}
+        raise ConditionFault("cond_syntax", params, (exc.lineno or 1) - 1, offset) from None
     return _Parser(source, vocabulary).convert(tree.body)
+
+
+def _syntax_zh(message: str) -> str:
+    """Translate the common Python syntax messages a rule author can meet."""
+    if "never closed" in message:
+        return "括号没有闭合"
+    if "unterminated string" in message or "EOL while scanning" in message:
+        return "引号没有闭合"
+    if "unmatched" in message:
+        return "多了一个右括号"
+    if "invalid character" in message:
+        return "含有不能用在条件里的字符（例如全角符号），请改用半角"
+    return "写法无效，检查是否缺少比较的值或多写了符号"
 
 
 class _Parser:

@@ -108,7 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "duplicate id '{name}', already defined at {first}. Every rule and item id must be unique.",
     },
     "cond_syntax": {
-        "zh": "条件表达式语法错误：{detail}。示例：household.oldest_age >= 65 and needs.elder_care >= 3",
+        "zh": "条件表达式语法错误：{detail_zh}。示例：household.oldest_age >= 65 and needs.elder_care >= 3",
         "en": "condition syntax error: {detail}. Example: household.oldest_age >= 65 and needs.elder_care >= 3",
     },
     "cond_unsupported": {
