@@ -156,6 +156,59 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "内部错误：{detail}。请把输入与本信息一起报告给维护者。",
         "en": "internal error: {detail}. Report it to the maintainers with the input.",
     },
+    # HTTP service
+    "http_unauthorized": {
+        "zh": "缺少 API 令牌或令牌无效。请在请求头中加入 Authorization: Bearer <令牌>。",
+        "en": "missing or invalid API token. Send the header Authorization: Bearer <token>.",
+    },
+    "http_forbidden": {
+        "zh": "令牌的角色（{roles}）无权执行此操作，需要以下角色之一：{required}。",
+        "en": "the token's roles ({roles}) do not allow this operation; it needs one of: {required}.",
+    },
+    "http_not_found": {
+        "zh": "地址 {path} 不存在。接口列表见 /docs。",
+        "en": "no endpoint at {path}. See /docs for the list.",
+    },
+    "http_method_not_allowed": {
+        "zh": "地址 {path} 不支持 {method} 方法。",
+        "en": "{path} does not support the {method} method.",
+    },
+    "http_body_too_large": {
+        "zh": "请求体超过上限 {limit} 字节。请减少一次提交的内容，或分批提交。",
+        "en": "request body is larger than the limit of {limit} bytes. Send less at once, or split it.",
+    },
+    "http_media_type": {
+        "zh": "请求体应为 JSON。请设置请求头 Content-Type: application/json。",
+        "en": "the request body must be JSON. Set the header Content-Type: application/json.",
+    },
+    "http_invalid_input": {
+        "zh": "请求有 {count} 处错误，第一处在“{field}”：{detail}",
+        "en": "{count} error(s) in the request; the first at '{field}': {detail}",
+    },
+    "http_batch_too_large": {
+        "zh": "一次最多提交 {limit} 户家庭，实际提交了 {count} 户。请分批提交。",
+        "en": "a batch holds at most {limit} households, got {count}. Split it into smaller batches.",
+    },
+    "http_rules_invalid": {
+        "zh": "规则有 {count} 个错误，第一个在 {location}：{detail}",
+        "en": "{count} error(s) in the rules; the first at {location}: {detail}",
+    },
+    "http_reload_failed": {
+        "zh": "规则重新加载失败，继续使用原版本 {version}。共 {count} 个错误，第一个在 {location}：{detail}",
+        "en": "rule reload failed; version {version} keeps serving. {count} error(s), the first at {location}: {detail}",
+    },
+    "http_not_ready": {
+        "zh": "服务尚未就绪：规则还没有加载成功。",
+        "en": "service not ready: no rule set is loaded yet.",
+    },
+    "http_error": {
+        "zh": "请求失败（HTTP {status}）：{detail}",
+        "en": "request failed (HTTP {status}): {detail}",
+    },
+    "http_internal": {
+        "zh": "服务内部错误（请求编号 {request_id}）。请把请求编号报告给维护者。",
+        "en": "internal server error (request id {request_id}). Report the request id to the maintainers.",
+    },
 }
 
 # Pydantic error types, translated. The English side keeps pydantic's own message.
@@ -193,6 +246,11 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "head_count": "成员中必须恰好有一位户主（relation 为 head），实际有 {count} 位",
     "one_action": "每个动作只能写一个键（set_segment、add_tag、recommend、exclude、follow_up 之一），实际是 {keys}",
     "value_error": "取值无效：{error}",
+    "json_invalid": "JSON 格式错误：{error}",
+    "settings_no_auth_host": "只有绑定回环地址（127.0.0.1、::1、localhost）时才能关闭认证，当前地址是 {host}。请改为配置 LINLI_TOKENS",
+    "settings_no_tokens": "没有配置 API 令牌。请设置 LINLI_TOKENS 或 LINLI_TOKENS_FILE，或在 127.0.0.1 上用 `linli serve --no-auth` 运行",
+    "settings_token_short": "每个 API 令牌至少 {min_length} 个字符，且首尾不能有空格。可用此命令生成：python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    "settings_tokens_file": "无法读取令牌文件 {path}：{detail_zh}",
 }
 
 
