@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, rrule
@@ -14,20 +15,24 @@ from models.rules import Repeat
 _INTERVAL_MONTHS = {Repeat.monthly: 1, Repeat.quarterly: 3, Repeat.half_yearly: 6}
 
 
-def step_dates(move_in: date, after_days: int, day_of_month: int | None, repeat: Repeat, horizon: date) -> list[date]:
-    """Dates of one follow-up action, first on or after `move_in + after_days`, up to `horizon`."""
+@lru_cache(maxsize=4096)
+def step_dates(move_in: date, after_days: int, day_of_month: int | None, repeat: Repeat, horizon: date) -> tuple[date, ...]:
+    """Dates of one follow-up action, first on or after `move_in + after_days`, up to `horizon`.
+
+    Cached because a month's arrivals share a few dozen move-in dates.
+    """
     start = move_in + timedelta(days=after_days)
     if repeat == Repeat.once:
         if day_of_month is not None:
             first = start.replace(day=day_of_month)
             start = first if first >= start else first + relativedelta(months=1)
-        return [start] if start <= horizon else []
+        return (start,) if start <= horizon else ()
 
     interval = _INTERVAL_MONTHS[repeat]
     rule = rrule(MONTHLY, interval=interval, dtstart=datetime.combine(start, datetime.min.time()),
                  bymonthday=day_of_month or min(start.day, 28),
                  until=datetime.combine(horizon, datetime.min.time()))
-    return [d.date() for d in rule]
+    return tuple(d.date() for d in rule)
 
 
 def build_schedule(matched: list[CompiledRule], move_in: date, horizon_months: int,

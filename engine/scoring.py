@@ -31,17 +31,47 @@ class _RuleVote:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    order: int
+    item: CatalogueItem
+    votes: list[_RuleVote]
+    needs_value: float
+    need_parts: list[tuple[str, int, int]]
+    peer_rate: float
+    peer_value: float
+
+
+def _recommendation(rulebase: RuleBase, candidate: _Candidate, rank: int, peer_label: str) -> Recommendation:
+    item = candidate.item
+    terms = [ScoreTerm(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
+                       rule_line=v.rule.line, reason=f"{v.reason}（规则 {v.rule.id}「{v.rule.rule.name}」）")
+             for v in candidate.votes]
+    if candidate.needs_value:
+        terms.append(ScoreTerm(source="needs", value=candidate.needs_value,
+                               reason=_needs_reason(rulebase, candidate.need_parts)))
+    if candidate.peer_value:
+        terms.append(ScoreTerm(source="peer", value=candidate.peer_value,
+                               reason=f"{peer_label}中 {candidate.peer_rate:.0%} 参加了{item.name}"))
+    return Recommendation(
+        item_id=item.id, kind=item.kind, name=item.name, rank=rank, score=candidate.score,
+        rules=[v.rule.id for v in candidate.votes], reasons=[t.reason for t in terms], terms=terms,
+        procedure=item.procedure, contact=item.contact, schedule=item.schedule,
+    )
+
+
 def need_match(item: CatalogueItem, needs: dict[str, int]) -> tuple[float, list[tuple[str, int, int]]]:
     """Return the need match of one item and the (dimension, need, coverage) pairs behind it."""
     parts = []
-    for dimension in NEED_DIMENSIONS:
-        need = max(needs[dimension], 0)
-        coverage = item.coverage_of(dimension)
-        if need and coverage:
-            parts.append((dimension, need, coverage))
-    total = sum(n * c for _, n, c in parts) / MAX_NEED_PRODUCT
-    parts.sort(key=lambda p: (-p[1] * p[2], NEED_DIMENSIONS.index(p[0])))
-    return total, parts
+    for index, dimension in enumerate(NEED_DIMENSIONS):
+        coverage = item.coverage.get(dimension)
+        need = needs[dimension]
+        if coverage and need > 0:
+            parts.append((index, dimension, need, coverage))
+    total = sum(n * c for _, _, n, c in parts) / MAX_NEED_PRODUCT
+    parts.sort(key=lambda p: (-p[2] * p[3], p[0]))
+    return total, [(d, n, c) for _, d, n, c in parts]
 
 
 def eligibility_failure(rulebase: RuleBase, item: CatalogueItem, household: Household, fact: dict) -> str | None:
@@ -78,7 +108,7 @@ def rank_items(rulebase: RuleBase, household: Household, fact: dict, needs: dict
                 exclusions[action.exclude.item] = (rule, action.exclude.reason)
 
     removed: list[Removed] = []
-    ranked: dict[ItemKind, list[tuple[float, int, Recommendation]]] = defaultdict(list)
+    ranked: dict[ItemKind, list[_Candidate]] = defaultdict(list)
     for order, item in enumerate(rulebase.items.values()):
         match_value, parts = need_match(item, needs)
         item_votes = votes.get(item.id, [])
@@ -97,27 +127,16 @@ def rank_items(rulebase: RuleBase, household: Household, fact: dict, needs: dict
             removed.append(Removed(item_id=item.id, cause="ineligible", reason=failure))
             continue
 
-        terms = [ScoreTerm(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
-                           rule_line=v.rule.line, reason=f"{v.reason}（规则 {v.rule.id}「{v.rule.rule.name}」）")
-                 for v in item_votes]
-        if match_value > 0 and config.needs_weight > 0:
-            terms.append(ScoreTerm(source="needs", value=round(config.needs_weight * match_value, 4),
-                                   reason=_needs_reason(rulebase, parts)))
-        rate = (peer_rates or {}).get(item.id)
-        if rate and config.peer_weight > 0:
-            terms.append(ScoreTerm(source="peer", value=round(config.peer_weight * rate, 4),
-                                   reason=f"{peer_label}中 {rate:.0%} 参加了{item.name}"))
+        needs_value = round(config.needs_weight * match_value, 4) if match_value > 0 else 0.0
+        rate = (peer_rates or {}).get(item.id, 0.0)
+        peer_value = round(config.peer_weight * rate, 4) if rate else 0.0
+        score = round(sum(v.weight for v in item_votes) + needs_value + peer_value, 4)
+        ranked[item.kind].append(_Candidate(score, order, item, item_votes, needs_value, parts, rate, peer_value))
 
-        score = round(sum(t.value for t in terms), 4)
-        ranked[item.kind].append((score, order, Recommendation(
-            item_id=item.id, kind=item.kind, name=item.name, rank=0, score=score,
-            rules=[v.rule.id for v in item_votes], reasons=[t.reason for t in terms], terms=terms,
-            procedure=item.procedure, contact=item.contact, schedule=item.schedule,
-        )))
-
+    # Only the top items of each kind become output models; the rest stay plain tuples.
     result: dict[ItemKind, list[Recommendation]] = {}
     for kind in ItemKind:
-        entries = sorted(ranked.get(kind, []), key=lambda e: (-e[0], e[1]))
+        entries = sorted(ranked.get(kind, []), key=lambda c: (-c.score, c.order))
         limit = config.top_n.get(kind.value, DEFAULT_TOP_N)
-        result[kind] = [rec.model_copy(update={"rank": i + 1}) for i, (_, _, rec) in enumerate(entries[:limit])]
+        result[kind] = [_recommendation(rulebase, c, rank, peer_label) for rank, c in enumerate(entries[:limit], 1)]
     return result, removed
