@@ -209,6 +209,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "服务内部错误（请求编号 {request_id}）。请把请求编号报告给维护者。",
         "en": "internal server error (request id {request_id}). Report the request id to the maintainers.",
     },
+    "serve_setting": {
+        "zh": "配置项 {name} 无效：{detail}",
+        "en": "invalid setting {name}: {detail}",
+    },
+    "serve_setting_value": {
+        "zh": "配置项 {name} 的取值 {value} 无效：{detail}",
+        "en": "invalid value {value} for setting {name}: {detail}",
+    },
+    "serve_rules_invalid": {
+        "zh": "规则目录 {path} 有错误，服务未启动。请修正上面列出的错误，或用 linli rules check 检查。",
+        "en": "the rules in {path} have errors, so the service did not start. Fix the errors above; `linli rules check` lists them too.",
+    },
 }
 
 # Pydantic error types, translated. The English side keeps pydantic's own message.

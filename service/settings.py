@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,7 +43,12 @@ class Role(StrEnum):
     rule_admin = "rule_admin"
 
 
-RoleList = Annotated[list[Role], Field(min_length=1)]
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+RoleList = Annotated[list[Role], BeforeValidator(_as_list), Field(min_length=1)]
+"""One role ("caseworker") or a list of roles (["caseworker", "rule_admin"])."""
 
 
 class Settings(BaseSettings):
@@ -55,7 +60,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     rules_dir: Path | None = None
-    tokens: dict[str, Role | RoleList] = Field(default_factory=dict, repr=False)
+    tokens: dict[str, RoleList] = Field(default_factory=dict, repr=False)
     tokens_file: Path | None = None
     no_auth: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
@@ -66,7 +71,7 @@ class Settings(BaseSettings):
 
     @field_validator("tokens")
     @classmethod
-    def _long_tokens(cls, tokens: dict[str, Role | list[Role]]) -> dict[str, Role | list[Role]]:
+    def _long_tokens(cls, tokens: dict[str, list[Role]]) -> dict[str, list[Role]]:
         for token in tokens:
             _check_token(token)
         return tokens
@@ -87,7 +92,7 @@ class Settings(BaseSettings):
         """Merge `tokens` and `tokens_file` into token → roles; the environment wins on a clash."""
         merged = dict(_read_tokens_file(self.tokens_file)) if self.tokens_file else {}
         merged.update(self.tokens)
-        return {token: frozenset([roles] if isinstance(roles, Role) else roles) for token, roles in merged.items()}
+        return {token: frozenset(roles) for token, roles in merged.items()}
 
 
 def is_loopback(host: str) -> bool:
@@ -108,7 +113,7 @@ def _check_token(token: str) -> None:
                                   {"min_length": MIN_TOKEN_LENGTH})
 
 
-def _read_tokens_file(path: Path) -> dict[str, Role | list[Role]]:
+def _read_tokens_file(path: Path) -> dict[str, list[Role]]:
     """Read a tokens file: a JSON object mapping each token to a role or a list of roles."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -119,7 +124,7 @@ def _read_tokens_file(path: Path) -> dict[str, Role | list[Role]]:
         raise PydanticCustomError("settings_tokens_file", "cannot read tokens file {path}: {detail}",
                                   {"path": str(path), "detail": "not a JSON object", "detail_zh": "内容应为 JSON 对象"})
 
-    tokens: dict[str, Role | list[Role]] = {}
+    tokens: dict[str, list[Role]] = {}
     for token, roles in data.items():
         _check_token(token)
         names = [roles] if isinstance(roles, str) else roles
