@@ -52,7 +52,7 @@ def planner_rate(planner: Planner, households: list[Household]) -> float:
 
 
 def bare_durable_rate(planner: Planner, households: list[Household]) -> float:
-    """One assert and one session delete per household on a ruleset compiled from the same rules."""
+    """Time one assert and one session delete per household on a ruleset compiled from the same rules."""
     rulebase = planner.rulebase
     definition = compile_ruleset({r.id: r.condition for r in rulebase.rules}, {})
     definition["_seen"] = {"all": [{"m": {"$ex": {"household.size": 1}}}]}

@@ -82,10 +82,10 @@ class RuleMachine:
         return [rule_id for rule_id in fired if rule_id != SENTINEL_RULE]
 
     def _run_actions(self, state_handle: int) -> list[str]:
-        """Start and complete every queued action; return the rule id of each.
+        """Start and complete every queued action, and return the rule id of each.
 
-        Each action message is `{"<rule id>": {"m": <fact>}}`; only the rule id is needed, so
-        it is cut from the front of the text instead of decoding the whole fact every time.
+        Each action message is `{"<rule id>": {"m": <fact>}}`. Only the rule id is needed, so it
+        is cut from the front of the text instead of decoding the whole fact every time.
         """
         fired: list[str] = []
         result = dre.start_action_for_state(self._handle, state_handle)

@@ -96,7 +96,8 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    level = levels.get(verbosity, logging.DEBUG)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
