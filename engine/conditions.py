@@ -150,7 +150,14 @@ class _Parser:
         self.vocabulary = vocabulary
 
     def fault(self, node: ast.AST, code: str, **params: object) -> ConditionFault:
-        return ConditionFault(code, params, getattr(node, "lineno", 1) - 1, getattr(node, "col_offset", 0))
+        line = getattr(node, "lineno", 1) - 1
+        return ConditionFault(code, params, line, self.char_offset(line, getattr(node, "col_offset", 0)))
+
+    def char_offset(self, line: int, byte_offset: int) -> int:
+        """Turn an `ast` column, counted in UTF-8 bytes, into a character column."""
+        lines = self.source.splitlines() or [""]
+        text = lines[line] if line < len(lines) else ""
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
     def text_of(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ""
@@ -393,3 +400,39 @@ def fields_read(condition: Condition) -> set[str]:
 
 def tags_read(condition: Condition) -> set[str]:
     return {f.removeprefix("tag.") for f in fields_read(condition) if f.startswith("tag.")}
+
+
+def describe(condition: Condition) -> str:
+    """Write a condition back in the condition language, spelling out negations that `to_nnf` moved."""
+    match condition:
+        case Const(value):
+            return _literal(value)
+        case Compare(field, op, value):
+            return f"{field} {op} {_literal(value)}"
+        case OneOf(field, values, negated):
+            listed = ", ".join(_literal(v) for v in values)
+            return f"{field} {'not in' if negated else 'in'} [{listed}]"
+        case Contains(field, value, negated):
+            return f"{_literal(value)} {'not in' if negated else 'in'} {field}"
+        case HasTag(tag, negated):
+            return f"{_literal(tag)} {'not in' if negated else 'in'} tags"
+        case And(parts):
+            return " and ".join(_grouped(p) for p in parts)
+        case Or(parts):
+            return " or ".join(_grouped(p) for p in parts)
+        case Not(part):
+            return f"not {_grouped(part)}"
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _grouped(condition: Condition) -> str:
+    text = describe(condition)
+    return f"({text})" if isinstance(condition, (And, Or)) else text
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from engine.messages import FIELD_ERRORS_ZH, render
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of `text`: wide and full-width characters (汉字, "：") take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,9 @@ class Problem:
         where = f" [{self.path}]" if self.path else ""
         text = f"{self.location()}: {label[self.severity]}: {self.message(lang)}{where}"
         if self.source_line is not None and self.column is not None:
-            caret = " " * (self.column - 1) + "^"
-            text += f"\n    {self.source_line}\n    {caret}"
+            shown = self.source_line.replace("\t", " ")
+            caret = " " * display_width(shown[:self.column - 1]) + "^"
+            text += f"\n    {shown}\n    {caret}"
         return text
 
     def to_dict(self, lang: str = "zh") -> dict[str, object]:

@@ -62,6 +62,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{detail_zh}",
         "en": "{detail_en}",
     },
+    "unknown_key": {
+        "zh": "不认识的字段“{key}”。这里可写的字段：{allowed}。请检查拼写或删除它。",
+        "en": "unknown field '{key}'. Fields allowed here: {allowed}. Check the spelling or remove it.",
+    },
+    "unknown_key_close": {
+        "zh": "不认识的字段“{key}”，是否想写“{close}”？这里可写的字段：{allowed}。",
+        "en": "unknown field '{key}'; did you mean '{close}'? Fields allowed here: {allowed}.",
+    },
     "missing_file": {
         "zh": "缺少文件 {name}。规则目录应包含 dimensions.yaml、segments.yaml、scoring.yaml、catalogue/ 和 rulesets/。",
         "en": "missing file {name}. A rules directory holds dimensions.yaml, segments.yaml, scoring.yaml, catalogue/ and rulesets/.",
@@ -79,8 +87,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "no item kind '{name}'. Kinds: {allowed}.",
     },
     "item_unreachable": {
-        "zh": "项目“{name}”没有任何规则推荐，需求覆盖也为 0，永远不会出现在计划中。",
-        "en": "item '{name}' is recommended by no rule and covers no need, so it can never appear in a plan.",
+        "zh": "项目“{name}”没有任何能触发的规则推荐，需求覆盖也为 0，永远不会出现在计划中。请在规则中推荐它，或填写 coverage。",
+        "en": "item '{name}' is recommended by no rule that can fire and covers no need, so it can never appear in a plan. Recommend it in a rule or fill in its coverage.",
+    },
+    "item_unreachable_need": {
+        "zh": "项目“{name}”没有任何能触发的规则推荐；需求匹配分最高只有 {best}，低于 scoring.yaml 的 min_need_match {threshold}，永远不会出现在计划中。请在规则中推荐它，或提高 coverage。",
+        "en": "item '{name}' is recommended by no rule that can fire, and its need match is at most {best}, below min_need_match {threshold}, so it can never appear in a plan. Recommend it in a rule or raise its coverage.",
+    },
+    "item_never_eligible": {
+        "zh": "项目“{name}”的适用条件永远不成立：{conflicts}。没有家庭能使用这个项目。",
+        "en": "the eligibility condition of item '{name}' can never hold: {conflicts_en}. No household can use the item.",
     },
     # Cross-references and conditions
     "unknown_field": {
@@ -131,9 +147,110 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "需求分值 {value} 超出范围：需求按 0–4 打分（未知为 -1）。",
         "en": "need score {value} is out of range: needs are scored 0-4 (unknown is -1).",
     },
+    "rule_never_fires": {
+        "zh": "规则“{rule}”的条件永远不成立：{conflicts}。这条规则不会触发，请修改比较的数值或运算符。",
+        "en": "the condition of rule '{rule}' can never hold: {conflicts_en}. The rule never fires; fix the compared values or operators.",
+    },
+    "tag_never_set": {
+        "zh": "标签“{name}”永远不会被设置：设置它的规则（{setters}）要么条件永远不成立，要么要先有这个标签才会触发，所以这里对它的判断永远不成立。请检查这些规则，或删除这里的判断。",
+        "en": "tag '{name}' is never set: the rules that set it ({setters}) either never fire or need the tag before they fire, so this test of it never holds. Check those rules, or remove the test.",
+    },
+    "action_conflict": {
+        "zh": "规则“{rule}”排除项目“{item}”，而同为优先级 {priority} 的规则“{other}”（{where}）推荐它，两条规则可能同时成立。请调整其中一条的 priority，写明哪条优先。",
+        "en": "rule '{rule}' excludes item '{item}', which rule '{other}' ({where}) recommends at the same priority {priority}, and both can hold at once. Change one priority to state which wins.",
+    },
+    "segment_conflict": {
+        "zh": "规则“{rule}”设置人群分类“{segment}”，而同为优先级 {priority} 的规则“{other}”（{where}）设置“{other_segment}”，两条规则可能同时成立，结果将取决于书写顺序。请为它们设置不同的 priority。",
+        "en": "rule '{rule}' sets segment '{segment}' while rule '{other}' ({where}) sets '{other_segment}' at the same priority {priority}, and both can hold at once, so the order of writing decides. Give them different priorities.",
+    },
+    "recommend_never_eligible": {
+        "zh": "规则“{rule}”推荐项目“{item}”，但满足该规则条件的家庭都不符合项目的适用条件：{conflicts}。这条推荐永远不会出现在计划中。",
+        "en": "rule '{rule}' recommends item '{item}', but no household meeting the rule's condition is eligible for it: {conflicts_en}. The recommendation never reaches a plan.",
+    },
     "rule_cycle": {
         "zh": "规则互相触发形成循环，{rounds} 轮后仍未稳定，涉及规则：{rules}。请检查用 not 否定标签或分类的条件。",
         "en": "rules trigger each other in a cycle and did not settle after {rounds} rounds; rules involved: {rules}. Check conditions that negate tags or segments.",
+    },
+    # Why and why not (`linli explain`, POST /v1/explain)
+    "explain_unknown_item": {
+        "zh": "目录中没有 id 为“{item}”的项目。相近的 id：{close}。",
+        "en": "no catalogue item with id '{item}'. Similar ids: {close}.",
+    },
+    "explain_title": {
+        "zh": "家庭 {household} · 项目 {item}「{name}」",
+        "en": "household {household} · item {item} ({name})",
+    },
+    "explain_in_plan": {
+        "zh": "结论：已列入计划，在{kind}中排第 {rank} 名（该类最多列 {limit} 项），得分 {score}。",
+        "en": "verdict: in the plan, rank {rank} among {kind} (up to {limit} listed), score {score}.",
+    },
+    "explain_excluded": {
+        "zh": "结论：未列入。规则 {rule}「{name}」（优先级 {priority}）排除了它：{reason}。已触发的推荐规则中没有优先级更高的。",
+        "en": "verdict: not in the plan. Rule {rule} ({name}, priority {priority}) excluded it: {reason}. No fired rule recommending it has a higher priority.",
+    },
+    "explain_ineligible": {
+        "zh": "结论：未列入。{reason}。",
+        "en": "verdict: not in the plan. {reason}.",
+    },
+    "explain_rank_cutoff": {
+        "zh": "结论：未列入。它在{kind}中排第 {rank} 名，得分 {score}；该类只列前 {limit} 项，第 {limit} 名得分 {cutoff}。",
+        "en": "verdict: not in the plan. It ranks {rank} among {kind} with score {score}; only the top {limit} are listed, and number {limit} scores {cutoff}.",
+    },
+    "explain_below_threshold": {
+        "zh": "结论：未列入。没有规则推荐它（可推荐它的 {rules} 条规则都未触发），需求匹配分 {match} 低于列入门槛 {threshold}（scoring.yaml 的 min_need_match）。",
+        "en": "verdict: not in the plan. No rule recommends it (none of the {rules} rules that could did fire), and its need match {match} is below the threshold {threshold} (min_need_match in scoring.yaml).",
+    },
+    "explain_segment": {
+        "zh": "人群分类：{name}（{id}，{how}）",
+        "en": "segment: {name} ({id}, {how})",
+    },
+    "explain_segment_rule": {"zh": "由规则 {rule} 判定", "en": "set by rule {rule}"},
+    "explain_segment_model": {"zh": "由聚类模型判定，置信度 {confidence}", "en": "from the clustering model, confidence {confidence}"},
+    "explain_segment_default": {"zh": "没有规则判定，使用默认分类", "en": "no rule set it, so the default segment applies"},
+    "explain_rules_recommend": {"zh": "可推荐此项目的规则：", "en": "rules that can recommend this item:"},
+    "explain_no_rule_recommends": {"zh": "没有规则推荐此项目。", "en": "no rule recommends this item."},
+    "explain_rules_exclude": {"zh": "可排除此项目的规则：", "en": "rules that can exclude this item:"},
+    "explain_rule_fired": {
+        "zh": "  ✓ 已触发 {rule}「{name}」（{file}:{line}，优先级 {priority}，权重 {weight}）：{reason}",
+        "en": "  ✓ fired {rule} ({name}; {file}:{line}, priority {priority}, weight {weight}): {reason}",
+    },
+    "explain_exclude_fired": {
+        "zh": "  ✓ 已触发 {rule}「{name}」（{file}:{line}，优先级 {priority}）：{reason}",
+        "en": "  ✓ fired {rule} ({name}; {file}:{line}, priority {priority}): {reason}",
+    },
+    "explain_rule_not_fired": {
+        "zh": "  ✗ 未触发 {rule}「{name}」（{file}:{line}，优先级 {priority}），不成立的部分：",
+        "en": "  ✗ not fired {rule} ({name}; {file}:{line}, priority {priority}); the parts that failed:",
+    },
+    "explain_check": {
+        "zh": "      {mark} {text}　实际 {field} = {actual}",
+        "en": "      {mark} {text}   actual {field} = {actual}",
+    },
+    "explain_score": {"zh": "得分 {score} = {terms}", "en": "score {score} = {terms}"},
+    "explain_term_rule": {"zh": "规则 {rule}", "en": "rule {rule}"},
+    "explain_term_needs": {"zh": "需求匹配", "en": "need match"},
+    "explain_term_peer": {"zh": "相似家庭", "en": "similar households"},
+    "explain_need_match": {
+        "zh": "需求匹配分 {match}（无规则推荐时的列入门槛 {threshold}）：{parts}",
+        "en": "need match {match} (threshold without a rule: {threshold}): {parts}",
+    },
+    "explain_need_part": {"zh": "{name} 需求 {need} × 覆盖 {coverage}", "en": "{name} need {need} × coverage {coverage}"},
+    "explain_no_need_match": {
+        "zh": "需求匹配分 0：此项目覆盖的维度上家庭没有需求（无规则推荐时的列入门槛 {threshold}）。",
+        "en": "need match 0: the household has no need in the dimensions this item covers (threshold without a rule: {threshold}).",
+    },
+    "explain_eligible": {"zh": "适用条件：符合。", "en": "eligibility: met."},
+    "explain_not_eligible": {
+        "zh": "适用条件：{reason}（成员年龄：{ages}）",
+        "en": "eligibility: {reason} (member ages: {ages})",
+    },
+    "explain_age_range": {
+        "zh": "适用年龄 {low}–{high} 岁，家庭中没有该年龄段的成员",
+        "en": "Not eligible: for ages {low}–{high}, and no member is in that range",
+    },
+    "explain_condition_failed": {
+        "zh": "不符合适用条件：{when}（{note}）",
+        "en": "Not eligible: the condition {when} does not hold ({note})",
     },
     # Input
     "input_json": {

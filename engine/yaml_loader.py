@@ -63,6 +63,7 @@ class LoadedYaml:
     data: object
     lines: list[str]
     positions: dict[Path_, Position] = field(default_factory=dict)
+    key_positions: dict[Path_, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def position(self, path: Path_) -> Position | None:
@@ -74,8 +75,10 @@ class LoadedYaml:
         return None
 
     def problem(self, code: str, path: Path_, severity: str = "error", column_offset: int = 0,
-                line_offset: int = 0, **params: object) -> Problem:
-        pos = self.position(path)
+                line_offset: int = 0, at_key: bool = False, **params: object) -> Problem:
+        """Build a problem at the value of `path`, or at its key when `at_key` (an unknown field)."""
+        pos = self.key_positions.get(tuple(path)) if at_key else None
+        pos = pos or self.position(path)
         line = pos.line + line_offset if pos else None
         column = pos.column + column_offset if pos else None
         source = self.lines[line - 1] if line and 0 < line <= len(self.lines) else None
@@ -210,6 +213,7 @@ def _build_mapping(node: yaml.MappingNode, path: Path_, loaded: LoadedYaml, seen
         if key in result:
             raise _YamlFault("yaml_duplicate_key", key_node.start_mark, key=key, first_line=first_line[key])
         first_line[key] = key_node.start_mark.line + 1
+        loaded.key_positions[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         result[key] = _build(value_node, path + (key,), loaded, seen)
     return result
 
