@@ -14,7 +14,8 @@ from service.settings import Settings
 
 SECRET_SETTINGS = ("tokens", "tokens_file")
 # Errors of the whole settings object, shown under the variable to change.
-MODEL_ERROR_FIELDS = {"settings_no_auth_host": "host", "settings_no_tokens": "tokens"}
+MODEL_ERROR_FIELDS = {"settings_no_auth_host": "host", "settings_no_tokens": "tokens",
+                      "settings_tokens_file": "tokens_file"}
 
 
 def register(subparsers, common, lang: str) -> None:
