@@ -165,7 +165,7 @@ def _build(rulebase: RuleBase, household: Household, item: CatalogueItem, plan: 
         needs=[NeedPart(dimension=d, name=_dimension_name(rulebase, d, lang), need=n, coverage=c) for d, n, c in parts],
         eligibility_failure=_eligibility_text(rulebase, item, household, inference.fact, lang),
         member_ages=sorted((m.age for m in household.members), reverse=True),
-        eligibility_checks=_checks(rulebase.item_conditions.get(item.id), inference.fact),
+        eligibility_checks=condition_checks(rulebase.item_conditions.get(item.id), inference.fact),
         ruleset_version=plan.ruleset_version,
         summary="",
         text=[],
@@ -203,11 +203,11 @@ def _findings(rulebase: RuleBase, item_id: str, action: str, matched_ids: set[st
             findings.append(RuleFinding(
                 rule_id=rule.id, name=rule.rule.name, file=rule.file, line=rule.line, priority=rule.rule.priority,
                 action=action, fired=fired, weight=getattr(target, "weight", None), reason=target.reason,
-                checks=_checks(rule.condition, fact, only_failing=not fired)))
+                checks=condition_checks(rule.condition, fact, only_failing=not fired)))
     return findings
 
 
-def _checks(condition: Condition | None, fact: dict, only_failing: bool = False) -> list[ConditionCheck]:
+def condition_checks(condition: Condition | None, fact: dict, only_failing: bool = False) -> list[ConditionCheck]:
     """List the comparisons that decided a condition: those that held, or when it failed, those that failed."""
     if condition is None:
         return []

@@ -171,6 +171,81 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "规则互相触发形成循环，{rounds} 轮后仍未稳定，涉及规则：{rules}。请检查用 not 否定标签或分类的条件。",
         "en": "rules trigger each other in a cycle and did not settle after {rounds} rounds; rules involved: {rules}. Check conditions that negate tags or segments.",
     },
+    # Clustering model (`linli model train`, rules/clustering.yaml, rules/model/segmenter.json)
+    "clustering_feature": {
+        "zh": "“{name}”不是可用于聚类的{kind}家庭特征。可用：{allowed}。",
+        "en": "'{name}' is not a household feature the clustering model can use here ({kind_en}). Available: {allowed}.",
+    },
+    "model_file": {
+        "zh": "无法读取模型文件：{detail}。请用 linli model train 重新生成。",
+        "en": "cannot read the model file: {detail}. Rebuild it with linli model train.",
+    },
+    "model_json": {
+        "zh": "模型文件不是有效的 JSON（第 {line} 行第 {column} 列：{detail}），可能已损坏。请用 linli model train 重新生成。",
+        "en": "the model file is not valid JSON (line {line}, column {column}: {detail}); it may be damaged. Rebuild it with linli model train.",
+    },
+    "model_format": {
+        "zh": "模型文件格式为“{found}”，本程序只能读取 {expected} 第 {version} 版。请用本版本的 linli model train 重新训练。",
+        "en": "the model file has format '{found}'; this program reads {expected} version {version} only. Retrain with this version's linli model train.",
+    },
+    "model_hash": {
+        "zh": "模型文件内容与记录的内容哈希不符（记录 {recorded}，实际 {actual}），文件被改动或已损坏。模型文件不能手工编辑，请用 linli model train 重新生成。",
+        "en": "the model file does not match its recorded content hash (recorded {recorded}, actual {actual}); it was changed or is damaged. Do not edit model files by hand; rebuild with linli model train.",
+    },
+    "model_invalid": {
+        "zh": "模型文件的 {field} 无效：{detail}。请用 linli model train 重新生成。",
+        "en": "invalid {field} in the model file: {detail}. Rebuild it with linli model train.",
+    },
+    "model_unknown_segment": {
+        "zh": "模型把聚类 {cluster} 命名为人群分类“{segment}”，但 segments.yaml 中没有这个分类（现有：{allowed}）。请恢复该分类，或重新训练模型。",
+        "en": "the model names cluster {cluster} after segment '{segment}', which segments.yaml does not define (defined: {allowed}). Restore the segment or retrain the model.",
+    },
+    "train_empty": {
+        "zh": "训练数据文件 {path} 是空的。请提供家庭 JSON 数组，可用 python -m fixtures.settled --out FILE 生成。",
+        "en": "training data file {path} is empty. Provide a JSON array of households; python -m fixtures.settled --out FILE makes one.",
+    },
+    "train_invalid_rows": {
+        "zh": "训练数据有 {count} 处错误，没有训练模型：",
+        "en": "{count} error(s) in the training data; no model was trained:",
+    },
+    "train_too_few": {
+        "zh": "训练数据只有 {count} 户，至少需要 {minimum} 户（clustering.yaml 的 min_households）。请提供更多已定居家庭。",
+        "en": "the training data has {count} household(s); at least {minimum} are needed (min_households in clustering.yaml). Provide more settled households.",
+    },
+    "train_too_few_distinct": {
+        "zh": "训练数据中只有 {distinct} 种不同的家庭特征组合，不足以分成 k_min={k_min} 个聚类。请提供更多样的家庭，或调小 clustering.yaml 的 k_min。",
+        "en": "the training data has only {distinct} distinct household profiles, too few for k_min={k_min} clusters. Provide more varied households or lower k_min in clustering.yaml.",
+    },
+    "train_prototype_key": {
+        "zh": "segments.yaml 中分类“{segment}”的原型键“{key}”是文字或列表特征，没有典型数值，无法与聚类中心比较。请改用数值特征或需求维度。",
+        "en": "prototype key '{key}' of segment '{segment}' in segments.yaml is a text or list feature with no typical number, so it cannot be compared with cluster centres. Use a numeric feature or a need dimension.",
+    },
+    "train_no_prototypes": {
+        "zh": "segments.yaml 中没有任何分类写了原型（prototype），无法给聚类命名。请至少为一个分类写原型。",
+        "en": "no segment in segments.yaml has a prototype, so clusters cannot be named. Write a prototype for at least one segment.",
+    },
+    "train_mismatch": {
+        "zh": "保存的模型有 {count} 户的聚类与训练管道不一致，模型文件没有写入。请把本信息报告给维护者。",
+        "en": "the stored model assigns {count} household(s) to another cluster than the training pipeline; no model file was written. Report this to the maintainers.",
+    },
+    "train_data": {"zh": "训练数据：{source}，{count} 户", "en": "training data: {source}, {count} households"},
+    "train_progress": {"zh": "选择聚类数 k", "en": "choosing k"},
+    "train_silhouette": {"zh": "  k={k}：轮廓系数 {score:.4f}{chosen}", "en": "  k={k}: silhouette {score:.4f}{chosen}"},
+    "train_chosen": {"zh": "  ← 选用", "en": "  <- chosen"},
+    "train_cluster": {
+        "zh": "  聚类 {cluster}：{size} 户（{share:.1%}）→ {name}（{segment}，原型距离 {distance:.3f}）",
+        "en": "  cluster {cluster}: {size} households ({share:.1%}) -> {name} ({segment}, prototype distance {distance:.3f})",
+    },
+    "train_clusters": {"zh": "聚类与人群分类：", "en": "clusters and segments:"},
+    "train_unmatched": {
+        "zh": "没有聚类对应的分类（这些分类只能由规则判定）：{segments}",
+        "en": "segments no cluster maps to (only rules can set them): {segments}",
+    },
+    "train_written": {
+        "zh": "模型已写入 {path}（版本 {version}，k={k}，轮廓系数 {score:.4f}）",
+        "en": "model written to {path} (version {version}, k={k}, silhouette {score:.4f})",
+    },
+    "train_card": {"zh": "模型卡：{json}、{markdown}", "en": "model card: {json}, {markdown}"},
     # Why and why not (`linli explain`, POST /v1/explain)
     "explain_unknown_item": {
         "zh": "目录中没有 id 为“{item}”的项目。相近的 id：{close}。",
@@ -252,6 +327,126 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不符合适用条件：{when}（{note}）",
         "en": "Not eligible: the condition {when} does not hold ({note})",
     },
+    # Rule tests (`linli rules test`)
+    "test_no_files": {
+        "zh": "在 {folder} 中没有找到规则测试文件（*.yaml）。",
+        "en": "no rule test files (*.yaml) found in {folder}.",
+    },
+    "test_unknown_fixture": {
+        "zh": "找不到测试家庭“{name}”：{folder} 中没有 {name}.json。可用：{allowed}。",
+        "en": "test household '{name}' not found: {folder} has no {name}.json. Available: {allowed}.",
+    },
+    "test_household": {
+        "zh": "测试家庭无效：{field}：{detail}",
+        "en": "invalid test household: {field}: {detail_en}",
+    },
+    "test_unknown_reference": {
+        "zh": "没有 id 为“{name}”的{kind}。相近的 id：{close}。",
+        "en": "no {kind_en} with id '{name}'. Similar ids: {close}.",
+    },
+    "test_no_expectation": {
+        "zh": "测试没有写任何期望，永远会通过。请至少写一项，例如 segment 或 items。",
+        "en": "the test states no expectation, so it always passes. Give at least one, e.g. segment or items.",
+    },
+    "test_segment": {
+        "zh": "{at} 人群分类：期望 {expected}，实际 {actual}（来源 {source}，规则 {rule}）",
+        "en": "{at} segment: expected {expected}, got {actual} (source {source}, rule {rule})",
+    },
+    "test_segment_source": {
+        "zh": "{at} 分类来源：期望 {expected}，实际 {actual}",
+        "en": "{at} segment source: expected {expected}, got {actual}",
+    },
+    "test_tag": {
+        "zh": "{at} 标签：期望设置 {tag}，实际标签：{actual}",
+        "en": "{at} tags: expected {tag} to be set, got: {actual}",
+    },
+    "test_item_missing": {
+        "zh": "{at} 缺少项目 {item}。{why}",
+        "en": "{at} item {item} is missing. {why}",
+    },
+    "test_item_present": {
+        "zh": "{at} 项目 {item} 不应列入计划，实际排第 {rank} 名。理由：{reasons}",
+        "en": "{at} item {item} should not be in the plan, but ranks {rank}. Reasons: {reasons}",
+    },
+    "test_order_missing": {
+        "zh": "{at} 排序中的项目 {item} 不在计划中",
+        "en": "{at} item {item} of the expected order is not in the plan",
+    },
+    "test_order_kinds": {
+        "zh": "{at} 排序只比较同一类项目：{first} 与 {second} 类别不同",
+        "en": "{at} order compares items of one kind only: {first} and {second} differ in kind",
+    },
+    "test_order": {
+        "zh": "{at} 排序：期望 {expected}，实际 {actual}",
+        "en": "{at} order: expected {expected}, got {actual}",
+    },
+    "test_reason_item_missing": {
+        "zh": "{at} 项目 {item} 不在计划中，无法检查它的理由",
+        "en": "{at} item {item} is not in the plan, so its reasons cannot be checked",
+    },
+    "test_reason": {
+        "zh": "{at} 项目 {item} 的理由中没有“{text}”。实际理由：\n{actual}",
+        "en": "{at} no reason of item {item} contains '{text}'. Actual reasons:\n{actual}",
+    },
+    "test_rule_not_fired": {
+        "zh": "{at} 规则 {rule} 应触发但未触发，不成立的部分：{parts}",
+        "en": "{at} rule {rule} should fire but did not; the parts that failed: {parts}",
+    },
+    "test_rule_fired": {
+        "zh": "{at} 规则 {rule} 不应触发，但触发了",
+        "en": "{at} rule {rule} should not fire, but it fired",
+    },
+    "test_coverage": {
+        "zh": "规则覆盖：{covered}/{total} 条规则被测试触发。没有测试触发的规则：",
+        "en": "rule coverage: {covered} of {total} rules fired in some test. Rules no test made fire:",
+    },
+    "test_coverage_full": {
+        "zh": "规则覆盖：全部 {total} 条规则都被测试触发。",
+        "en": "rule coverage: all {total} rules fired in some test.",
+    },
+    # Impact of a rule change (`linli rules diff`)
+    "diff_no_population": {
+        "zh": "找不到人群文件 {path}。请用 --households 指定家庭 JSON 列表，或先运行 python -m fixtures.generate month --out {path} 生成示例月份。",
+        "en": "population file {path} not found. Give a JSON list of households with --households, or generate the sample month with python -m fixtures.generate month --out {path}.",
+    },
+    "diff_rules_invalid": {
+        "zh": "规则目录 {path} 有 {count} 个错误，无法比较：",
+        "en": "rules directory {path} has {count} error(s) and cannot be compared:",
+    },
+    "diff_title": {
+        "zh": "规则影响分析：旧 {old}（版本 {old_version}）→ 新 {new}（版本 {new_version}），人群 {population}，共 {households} 户",
+        "en": "impact of the rule change: old {old} (version {old_version}) -> new {new} (version {new_version}), population {population}, {households} households",
+    },
+    "diff_affected": {"zh": "受影响：{affected} 户（{share}）", "en": "affected: {affected} households ({share})"},
+    "diff_segment_moves": {"zh": "人群分类变化：", "en": "segment changes:"},
+    "diff_gained": {"zh": "新列入的项目：", "en": "items gained:"},
+    "diff_lost": {"zh": "不再列入的项目：", "en": "items lost:"},
+    "diff_reranked": {"zh": "名次变化的项目：", "en": "items whose rank changed:"},
+    "diff_group": {"zh": "  {label}：{count} 户，例如 {examples}", "en": "  {label}: {count} households, e.g. {examples}"},
+    "diff_follow_up": {
+        "zh": "跟进日程变化：{count} 户，例如 {examples}",
+        "en": "follow-up schedule changed: {count} households, e.g. {examples}",
+    },
+    "diff_households": {
+        "zh": "受影响的家庭（+ 新列入，- 不再列入，~ 名次变化）：",
+        "en": "affected households (+ gained, - lost, ~ rank changed):",
+    },
+    # Coverage of the rule set (`linli rules coverage`)
+    "coverage_none": {"zh": "（无）", "en": "(none)"},
+    "coverage_dimensions": {
+        "zh": "没有规则读取、也没有项目覆盖的需求维度：{names}",
+        "en": "need dimensions no rule reads and no item covers: {names}",
+    },
+    "coverage_levels": {
+        "zh": "没有规则或项目对应的需求分值（规则不因该分值触发，项目也不能仅凭该分值列入）：",
+        "en": "need levels no rule or item addresses (no rule fires because of the level, and no item is listed on it alone):",
+    },
+    "coverage_segments": {"zh": "没有服务模块的人群分类：{names}", "en": "segments without a module: {names}"},
+    "coverage_kinds": {
+        "zh": "人群 {population} 户中，计划里缺少某类项目的家庭：",
+        "en": "households of the {population} in the population whose plan lists no item of a kind:",
+    },
+    "coverage_kind_gap": {"zh": "  {kind}：{count} 户，例如 {examples}", "en": "  {kind}: {count} households, e.g. {examples}"},
     # Input
     "input_json": {
         "zh": "JSON 格式错误（第 {line} 行第 {column} 列）：{detail}。",
@@ -273,6 +468,135 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "内部错误：{detail}。请把输入与本信息一起报告给维护者。",
         "en": "internal error: {detail}. Report it to the maintainers with the input.",
     },
+    # Batch matching (linli batch, /v1/batch/jobs)
+    "batch_cell": {
+        "zh": "第 {row} 行“{column}”列：{detail}",
+        "en": "row {row}, column '{column}': {detail}",
+    },
+    "batch_required": {
+        "zh": "必填，不能为空。",
+        "en": "required, must not be empty.",
+    },
+    "batch_bad_date": {
+        "zh": "无法识别的日期“{value}”。请写成 2026-03-05、2026/3/5 或 2026年3月5日，或设为 Excel 日期格式。",
+        "en": "unrecognised date '{value}'. Write 2026-03-05, 2026/3/5 or 2026年3月5日, or use an Excel date.",
+    },
+    "batch_bad_bool": {
+        "zh": "“{value}”不是是/否。请填“是”或“否”，留空表示“否”。",
+        "en": "'{value}' is not yes/no. Write 是 (yes) or 否 (no); blank means no.",
+    },
+    "batch_bad_choice": {
+        "zh": "“{value}”不是可用的取值。可用：{allowed}。",
+        "en": "'{value}' is not an allowed value. Allowed: {allowed}.",
+    },
+    "batch_bad_need": {
+        "zh": "需求分值应为 0–4 的整数、等级（{levels}）或“未知”，实际是“{value}”。",
+        "en": "a need score is an integer 0-4, a level ({levels}) or 未知 (unknown), got '{value}'.",
+    },
+    "batch_bad_member": {
+        "zh": "第 {index} 位成员“{value}”：{detail}",
+        "en": "member {index} '{value}': {detail}",
+    },
+    "batch_member_relation": {
+        "zh": "第一个词应是与户主的关系（{allowed}）。示例：户主 34 白领 在业；配偶 32；子女 4",
+        "en": "the first word must be the relation to the head ({allowed}). Example: 户主 34 白领 在业；配偶 32；子女 4",
+    },
+    "batch_member_age": {
+        "zh": "缺少年龄或年龄不在 0–120 之间，请写数字，例如“34”或“34岁”。",
+        "en": "age missing or outside 0-120; write a number such as 34 or 34岁.",
+    },
+    "batch_member_word": {
+        "zh": "不认识的词“{word}”。关系后可写：年龄、职业（{occupations}）、就业（{employments}）、慢病、残疾、语言:英语。",
+        "en": "unknown word '{word}'. After the relation write: age, occupation ({occupations}), employment ({employments}), 慢病 (chronic illness), 残疾 (disability), 语言:英语 (languages).",
+    },
+    "batch_duplicate_id": {
+        "zh": "户编号“{value}”与第 {first} 行重复。每户只登记一行，请删除或改正其中一行。",
+        "en": "household id '{value}' repeats row {first}. Register each household on one row only.",
+    },
+    "batch_invalid": {
+        "zh": "{detail}",
+        "en": "{detail}",
+    },
+    "batch_format": {
+        "zh": "不支持的文件类型“{suffix}”。请使用 .xlsx 或 .csv；旧版 .xls 请在 Excel 或 WPS 中另存为 .xlsx。",
+        "en": "unsupported file type '{suffix}'. Use .xlsx or .csv; save an old .xls as .xlsx in Excel or WPS.",
+    },
+    "batch_encoding": {
+        "zh": "无法识别 {file} 的文字编码（检测结果：{detected}）。请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。",
+        "en": "cannot tell the text encoding of {file} (detected: {detected}). Save the CSV as UTF-8 or GB18030 (GBK).",
+    },
+    "batch_no_header": {
+        "zh": "{file} 的前 {rows} 行中找不到表头（应有“户编号”列）。请用 linli batch template 生成模板，按模板表头填写。",
+        "en": "no header row (with a 户编号 column) in the first {rows} rows of {file}. Write `linli batch template` and follow its headers.",
+    },
+    "batch_missing_columns": {
+        "zh": "{file} 缺少必填列：{columns}。请用 linli batch template 生成模板，对照表头补齐。",
+        "en": "{file} lacks required columns: {columns}. Compare with the headers of `linli batch template`.",
+    },
+    "batch_duplicate_column": {
+        "zh": "{file} 中“{column}”列出现了两次（第 {first} 列和第 {second} 列）。请删除其中一列。",
+        "en": "column '{column}' appears twice in {file} (columns {first} and {second}). Delete one of them.",
+    },
+    "batch_ignored_columns": {
+        "zh": "已忽略不认识的列：{columns}。",
+        "en": "ignored unknown columns: {columns}.",
+    },
+    "batch_capacity_item": {
+        "zh": "“{value}”不是需要分配名额的项目（{kinds}）的 id。可用：{allowed}。",
+        "en": "'{value}' is not the id of an item with seats ({kinds}). Allowed: {allowed}.",
+    },
+    "batch_capacity_seats": {
+        "zh": "名额应为不小于 0 的整数，实际是“{value}”。",
+        "en": "seats must be an integer of at least 0, got '{value}'.",
+    },
+    "batch_capacity_file": {
+        "zh": "名额表 {file} 有错误：",
+        "en": "the capacity file {file} has errors:",
+    },
+    "batch_summary": {
+        "zh": "已处理 {rows} 行：{planned} 户生成计划，{failed} 行有错误；分配名额 {seats} 个，候补 {waiting} 条。结果已写入 {output}",
+        "en": "processed {rows} rows: {planned} households planned, {failed} rows with errors; {seats} seats allocated, {waiting} wait-list entries. Written to {output}",
+    },
+    "batch_blank_rows": {
+        "zh": "跳过空行 {count} 行。",
+        "en": "skipped {count} blank rows.",
+    },
+    "batch_template_written": {
+        "zh": "模板已写入 {output}。",
+        "en": "template written to {output}.",
+    },
+    "batch_report_written": {
+        "zh": "图表报告已写入 {output}。",
+        "en": "chart report written to {output}.",
+    },
+    "batch_output_format": {
+        "zh": "无法从文件名 {output} 判断输出格式。请用 .xlsx、.csv 或 .jsonl 结尾，或加 --format。",
+        "en": "cannot tell the output format from {output}. End it in .xlsx, .csv or .jsonl, or pass --format.",
+    },
+    "batch_too_many_rows": {
+        "zh": "文件超过 {limit} 行数据，已停止。请拆分成多个文件。",
+        "en": "the file has more than {limit} data rows, so reading stopped. Split it into several files.",
+    },
+    "http_batch_job_not_found": {
+        "zh": "找不到批量任务 {job_id}。任务结果只保留到服务重启或被更新的任务挤出为止，请重新上传。",
+        "en": "no batch job {job_id}. Results are kept until the service restarts or newer jobs push them out; upload again.",
+    },
+    "http_batch_not_finished": {
+        "zh": "批量任务 {job_id} 尚未完成（状态：{status}）。请稍后再下载。",
+        "en": "batch job {job_id} has not finished (status: {status}). Download it later.",
+    },
+    "http_batch_failed": {
+        "zh": "批量任务 {job_id} 失败：{detail}",
+        "en": "batch job {job_id} failed: {detail}",
+    },
+    "http_batch_empty": {
+        "zh": "请求体为空。请把 .xlsx 或 .csv 文件作为请求体上传。",
+        "en": "empty request body. Upload the .xlsx or .csv file as the request body.",
+    },
+    "http_batch_busy": {
+        "zh": "排队中的批量任务已有 {count} 个，达到上限。请等前面的任务完成后再上传。",
+        "en": "{count} batch jobs are already queued, the limit. Upload again when earlier jobs finish.",
+    },
     # HTTP service
     "http_unauthorized": {
         "zh": "缺少 API 令牌或令牌无效。请在请求头中加入 Authorization: Bearer <令牌>。",
@@ -293,6 +617,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "http_body_too_large": {
         "zh": "请求体超过上限 {limit} 字节。请减少一次提交的内容，或分批提交。",
         "en": "request body is larger than the limit of {limit} bytes. Send less at once, or split it.",
+    },
+    "http_invalid_body": {
+        "zh": "请求体无法解析（{detail}）。请发送 UTF-8 编码的 JSON。",
+        "en": "the request body could not be parsed ({detail}). Send JSON encoded as UTF-8.",
     },
     "http_media_type": {
         "zh": "请求体应为 JSON。请设置请求头 Content-Type: application/json。",
