@@ -45,6 +45,7 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "请求体无法解析（例如不是 UTF-8）"},
     401: {"model": ErrorBody, "description": "缺少 API 令牌或令牌无效"},
     403: {"model": ErrorBody, "description": "令牌的角色无权执行此操作"},
     413: {"model": ErrorBody, "description": "请求体或批量条数超过上限"},
@@ -176,6 +177,10 @@ def http_api_error(exc: StarletteHTTPException, request: Request) -> ApiError:
     headers = dict(exc.headers) if exc.headers else None
     if isinstance(exc, BodyTooLarge):
         return ApiError(413, "body_too_large", "http_body_too_large", {"limit": exc.limit})
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI reports a body it cannot decode (not UTF-8, for example) as a bare 400.
+        detail = type(exc.__cause__).__name__
+        return ApiError(400, "invalid_body", "http_invalid_body", {"detail": detail})
     if exc.status_code == 404:
         return ApiError(404, "not_found", "http_not_found", {"path": request.url.path}, headers=headers)
     if exc.status_code == 405:

@@ -17,9 +17,11 @@ from tests.conftest import HOUSEHOLDS_DIR, ROOT
 
 CASEWORKER_TOKEN = "caseworker-token-0123456789"
 RULE_ADMIN_TOKEN = "rule-admin-token-0123456789"
-TOKENS = {CASEWORKER_TOKEN: "caseworker", RULE_ADMIN_TOKEN: "rule_admin"}
+BOTH_ROLES_TOKEN = "both-roles-token-0123456789"
+TOKENS = {CASEWORKER_TOKEN: "caseworker", RULE_ADMIN_TOKEN: "rule_admin", BOTH_ROLES_TOKEN: ["caseworker", "rule_admin"]}
 CASEWORKER = {"Authorization": f"Bearer {CASEWORKER_TOKEN}"}
 RULE_ADMIN = {"Authorization": f"Bearer {RULE_ADMIN_TOKEN}"}
+BOTH_ROLES = {"Authorization": f"Bearer {BOTH_ROLES_TOKEN}"}
 
 HOST = "127.0.0.1"
 SERVER_START_SECONDS = 30

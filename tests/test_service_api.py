@@ -221,6 +221,15 @@ def test_invalid_json_names_line_and_column(client):
     assert "第 3 行第 3 列" in error["message"]
 
 
+def test_body_not_utf8_rejected(client):
+    response = client.post("/v1/plans", content=b'{"household_id": "\xff"}',
+                           headers={**CASEWORKER, "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_body"
+    assert "UTF-8" in response.json()["error"]["message"]
+
+
 def test_non_json_body_rejected(client):
     response = client.post("/v1/plans", content=b"household", headers={**CASEWORKER, "Content-Type": "text/plain"})
 
