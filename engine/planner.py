@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from engine.compiler import build_fact, compile_ruleset
@@ -139,9 +140,24 @@ class Planner:
         )
 
 
-def build_planner(rules_dir: str | None = None, segmenter: Segmenter | None = None) -> Planner:
-    """Load and check the rules directory (see `loader.rules_directory`) and build a planner."""
-    return Planner(load_rulebase(rules_dir), segmenter)
+def build_planner(rules_dir: str | None = None, segmenter: Segmenter | None = None,
+                  model_path: Path | str | None = None, use_model: bool = True) -> Planner:
+    """Load and check the rules directory (see `loader.rules_directory`) and build a planner.
+
+    Without `segmenter`, the planner uses the model file `model_path`, by default
+    `model/segmenter.json` in the rules directory when that file exists. `use_model=False`
+    plans without a model, as `Planner(rulebase)` does.
+
+    Raises:
+        RuleSetError: the rules are invalid, or the model file is (`segment_model.ModelError`).
+    """
+    rulebase = load_rulebase(rules_dir)
+    if segmenter is None and use_model:
+        # Imported here because engine.segment_model imports SegmentGuess from this module.
+        from engine.segment_model import load_segmenter
+
+        segmenter = load_segmenter(rulebase, Path(model_path) if model_path else None)
+    return Planner(rulebase, segmenter)
 
 
 def _by_priority(rules: list[CompiledRule]) -> list[CompiledRule]:
