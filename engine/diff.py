@@ -57,6 +57,7 @@ class ImpactReport(BaseModel):
     lost: dict[str, CountWithExamples] = Field(description="项目 id → 不再列入的户数")
     reranked: dict[str, CountWithExamples]
     follow_up_changed: CountWithExamples
+    item_names: dict[str, str] = Field(description="报告中出现的项目 id → 名称")
     changes: list[HouseholdChange] = Field(description="每一户受影响的家庭")
 
 
@@ -137,12 +138,15 @@ def _report(old: Planner, new: Planner, old_dir: Path, new_dir: Path, population
         if change.follow_up_added or change.follow_up_removed:
             follow_up.append(change.household_id)
 
+    named = set(gained) | set(lost) | set(reranked)
+    items = {**old.rulebase.items, **new.rulebase.items}
     return ImpactReport(
         old_dir=display_name(old_dir), new_dir=display_name(new_dir),
         old_version=old.version, new_version=new.version,
         population=population, households=total, affected=len(changes),
         segment_moves=_counted(moves), gained=_counted(gained), lost=_counted(lost), reranked=_counted(reranked),
         follow_up_changed=CountWithExamples(count=len(follow_up), examples=follow_up[:EXAMPLES]),
+        item_names={item_id: items[item_id].name for item_id in sorted(named)},
         changes=changes,
     )
 
@@ -152,7 +156,7 @@ def _counted(groups: dict[str, list[str]]) -> dict[str, CountWithExamples]:
     return {key: CountWithExamples(count=len(ids), examples=ids[:EXAMPLES]) for key, ids in ordered}
 
 
-def format_impact(report: ImpactReport, item_names: dict[str, str], lang: str = "zh") -> list[str]:
+def format_impact(report: ImpactReport, lang: str = "zh") -> list[str]:
     """Lines of the text report: totals, groups with counts and examples, then each affected household."""
     share = report.affected / report.households if report.households else 0.0
     lines = [render("diff_title", lang, old=report.old_dir, old_version=report.old_version, new=report.new_dir,
@@ -165,7 +169,7 @@ def format_impact(report: ImpactReport, item_names: dict[str, str], lang: str = 
             continue
         lines.append(render(code, lang))
         for key, group in groups.items():
-            label = f"{key} {item_names.get(key, '')}".rstrip() if named else key
+            label = f"{key} {report.item_names.get(key, '')}".rstrip() if named else key
             lines.append(render("diff_group", lang, label=label, count=group.count, examples=_join(group.examples, lang)))
     if report.follow_up_changed.count:
         lines.append(render("diff_follow_up", lang, count=report.follow_up_changed.count,

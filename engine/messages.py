@@ -251,6 +251,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "目录中没有 id 为“{item}”的项目。相近的 id：{close}。",
         "en": "no catalogue item with id '{item}'. Similar ids: {close}.",
     },
+    "explain_pick_household": {
+        "zh": "文件中有 {count} 户家庭，请用 --household-id 指定要说明的一户。",
+        "en": "the file holds {count} households; choose one with --household-id.",
+    },
+    "explain_household_not_found": {
+        "zh": "文件中没有户编号为“{id}”的家庭。",
+        "en": "no household with id '{id}' in the file.",
+    },
     "explain_title": {
         "zh": "家庭 {household} · 项目 {item}「{name}」",
         "en": "household {household} · item {item} ({name})",
@@ -327,6 +335,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不符合适用条件：{when}（{note}）",
         "en": "Not eligible: the condition {when} does not hold ({note})",
     },
+    "check_done": {
+        "zh": "检查完成：{errors} 个错误，{warnings} 个警告。",
+        "en": "check finished: {errors} error(s), {warnings} warning(s).",
+    },
+    "check_version": {
+        "zh": "规则版本 {version}：{rules} 条规则，{items} 个目录项目。",
+        "en": "rule set version {version}: {rules} rules, {items} catalogue items.",
+    },
+    "schema_written": {"zh": "已写入 {path}", "en": "wrote {path}"},
     # Rule tests (`linli rules test`)
     "test_no_files": {
         "zh": "在 {folder} 中没有找到规则测试文件（*.yaml）。",

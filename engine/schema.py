@@ -68,7 +68,7 @@ def json_schema(kind: str) -> dict:
         schema["properties"]["levels"]["propertyNames"] = {"pattern": "^[0-9]+$"}
     if kind == "rule-tests":
         _household_reference(schema, definitions)
-    return {"$schema": DRAFT, "title": spec.title, **schema}
+    return {"$schema": DRAFT, **schema, "title": spec.title}
 
 
 def _describe_conditions(schema: dict, definitions: dict) -> None:
