@@ -1,0 +1,349 @@
+"""Read the values of a registration sheet as caseworkers type them in Excel, WPS or a CSV.
+
+Every parser takes one cell (None, str, int, float, bool, date or datetime as openpyxl or
+the csv module give it) and returns the model's value, or raises `CellFault` with a
+message code from `engine.messages` and its parameters. Text is NFKC-normalised first, so
+full-width digits, letters and punctuation (０３０１, ：, ；) read as their ASCII forms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timedelta
+
+from models.household import Availability, Employment, Occupation, Relation, Structure, Tenure
+
+EXCEL_EPOCH = date(1899, 12, 30)
+"""Day 0 of Excel's 1900 date system; serial 1 is 1900-01-01 once Excel's 1900-02-29 is skipped."""
+
+MAX_EXCEL_SERIAL = 2_958_465  # 9999-12-31
+
+LIST_SEPARATORS = re.compile(r"[,;、/|\s]+")
+MEMBER_SEPARATORS = re.compile(r"[;\n|]+")
+MEMBER_WORD_SEPARATORS = re.compile(r"[,\s]+")
+LANGUAGE_SEPARATORS = re.compile(r"[、/+,]+")
+
+
+class CellFault(Exception):
+    """A cell value that cannot be read; `code` and `params` render the message."""
+
+    def __init__(self, code: str, **params: object):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+# Labels a caseworker may type for each model value; the first one is what templates show.
+
+STRUCTURE_LABELS: dict[Structure, tuple[str, ...]] = {
+    Structure.single: ("单人", "独居", "单身"),
+    Structure.couple: ("夫妻", "夫妇"),
+    Structure.nuclear_family: ("核心家庭", "夫妻带子女", "父母与子女"),
+    Structure.single_parent: ("单亲家庭", "单亲"),
+    Structure.three_generation: ("三代同堂", "三代"),
+    Structure.elderly_couple: ("老年夫妇", "老年夫妻"),
+    Structure.shared: ("合租",),
+    Structure.other: ("其他",),
+}
+TENURE_LABELS: dict[Tenure, tuple[str, ...]] = {
+    Tenure.owner: ("自有住房", "自有", "自购", "业主"),
+    Tenure.tenant: ("租房", "租住", "租户"),
+    Tenure.employer_housing: ("单位宿舍", "单位住房", "员工宿舍"),
+}
+AVAILABILITY_LABELS: dict[Availability, tuple[str, ...]] = {
+    Availability.weekday_daytime: ("工作日白天", "工作日日间"),
+    Availability.weekday_evening: ("工作日晚上", "工作日晚间"),
+    Availability.weekend: ("周末",),
+}
+RELATION_LABELS: dict[Relation, tuple[str, ...]] = {
+    Relation.head: ("户主", "本人"),
+    Relation.spouse: ("配偶", "妻子", "丈夫"),
+    Relation.child: ("子女", "儿子", "女儿", "孩子"),
+    Relation.parent: ("父母", "父亲", "母亲"),
+    Relation.grandchild: ("孙子女", "孙子", "孙女", "外孙", "外孙女"),
+    Relation.grandparent: ("祖父母", "爷爷", "奶奶", "外公", "外婆"),
+    Relation.other_relative: ("其他亲属", "亲属"),
+    Relation.flatmate: ("室友", "合租人"),
+}
+OCCUPATION_LABELS: dict[Occupation, tuple[str, ...]] = {
+    Occupation.white_collar: ("白领", "职员"),
+    Occupation.professional: ("专业技术", "专业技术人员"),
+    Occupation.manual: ("体力劳动", "工人"),
+    Occupation.service: ("服务业",),
+    Occupation.self_employed: ("个体", "个体户", "自由职业"),
+    Occupation.student: ("学生",),
+    Occupation.retired: ("退休",),
+    Occupation.none: ("无职业", "无业"),
+    Occupation.other: ("其他职业",),
+}
+EMPLOYMENT_LABELS: dict[Employment, tuple[str, ...]] = {
+    Employment.employed: ("在业", "在职", "就业"),
+    Employment.unemployed: ("失业", "待业"),
+    Employment.retired: ("已退休",),
+    Employment.student: ("在校",),
+    Employment.homemaker: ("料理家务", "全职家庭"),
+    Employment.not_applicable: ("不适用",),
+}
+LANGUAGE_LABELS: dict[str, tuple[str, ...]] = {
+    "zh": ("中文", "汉语", "普通话"),
+    "en": ("英语",),
+    "vi": ("越南语",),
+    "ja": ("日语",),
+    "ko": ("韩语",),
+    "fr": ("法语",),
+    "de": ("德语",),
+    "ru": ("俄语",),
+    "es": ("西班牙语",),
+    "ar": ("阿拉伯语",),
+}
+CHRONIC_WORDS = ("慢病", "慢性病")
+DISABILITY_WORDS = ("残疾",)
+TRUE_WORDS = ("是", "有", "y", "yes", "true", "1", "√", "对")
+FALSE_WORDS = ("否", "无", "n", "no", "false", "0", "×", "x", "不是")
+UNKNOWN_WORDS = ("未知", "不详", "unknown", "?")
+
+
+_TABLES: dict[int, dict[str, object]] = {}
+
+
+def lookup(labels: dict) -> dict[str, object]:
+    """Map every label and every English value (lower case) to its model value; built once per table."""
+    table = _TABLES.get(id(labels))
+    if table is None:
+        table = {}
+        for value, words in labels.items():
+            table[str(value).lower()] = value
+            for word in words:
+                table[word] = value
+        _TABLES[id(labels)] = table
+    return table
+
+
+def find_label(labels: dict, word: str) -> object | None:
+    table = lookup(labels)
+    return table.get(word) or table.get(word.lower())
+
+
+def first_label(labels: dict, value: object) -> str:
+    words = labels.get(value)
+    return words[0] if words else str(value)
+
+
+def allowed_text(labels: dict) -> str:
+    return "、".join(words[0] for words in labels.values())
+
+
+def normalise(text: str) -> str:
+    """NFKC-normalise and strip, so that full-width forms read as ASCII."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def text_of(value: object) -> str | None:
+    """Return a cell as text, or None when blank. Whole numbers lose Excel's trailing `.0`."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        value = value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, date):
+        return value.isoformat()
+    text = normalise(str(value))
+    return text or None
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Scalars
+
+
+def parse_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = text_of(value)
+    if text is None:
+        return None
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CellFault("batch_bad_bool", value=shorten(text))
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def parse_date(value: object) -> date | None:
+    """Read a date: a date cell, an Excel serial number, or text such as 2026/3/5."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _from_serial(value, str(value))
+    text = text_of(value)
+    if text is None:
+        return None
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return _checked_date(*map(int, match.groups()), text)
+    if re.fullmatch(r"\d{1,7}(?:\.\d+)?", text):
+        return _from_serial(float(text), text)
+    raise CellFault("batch_bad_date", value=shorten(text))
+
+
+def _from_serial(serial: float, text: str) -> date:
+    if not 1 <= serial <= MAX_EXCEL_SERIAL:
+        raise CellFault("batch_bad_date", value=shorten(text))
+    return EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def _checked_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise CellFault("batch_bad_date", value=shorten(text)) from None
+
+
+def parse_choice(value: object, labels: dict) -> object | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    found = find_label(labels, text)
+    if found is None:
+        raise CellFault("batch_bad_choice", value=shorten(text), allowed=allowed_text(labels))
+    return found
+
+
+def parse_need(value: object, level_names: dict[int, str]) -> int | str | None:
+    """Read a need score: 0–4, a level name such as 高, or 未知 for "unknown"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and 0 <= value <= 4:
+        return int(value)
+    text = text_of(value)
+    if text is None:
+        return None
+    if text.lower() in UNKNOWN_WORDS:
+        return "unknown"
+    if text.isdigit() and 0 <= int(text) <= 4:
+        return int(text)
+    by_name = {name: level for level, name in level_names.items()}
+    if text in by_name:
+        return by_name[text]
+    levels = "、".join(f"{level} {name}" for level, name in sorted(level_names.items()))
+    raise CellFault("batch_bad_need", value=shorten(text), levels=levels)
+
+
+def parse_words(value: object, labels: dict[str, str]) -> list[str]:
+    """Split a list cell (阅读、健身 or reading, fitness) and map Chinese words by `labels`."""
+    text = text_of(value)
+    if text is None:
+        return []
+    words = [w for w in LIST_SEPARATORS.split(text) if w]
+    return [labels.get(w, w.lower()) for w in words]
+
+
+def parse_choices(value: object, labels: dict) -> list[object]:
+    text = text_of(value)
+    if text is None:
+        return []
+    result = []
+    for word in (w for w in LIST_SEPARATORS.split(text) if w):
+        found = find_label(labels, word)
+        if found is None:
+            raise CellFault("batch_bad_choice", value=shorten(word), allowed=allowed_text(labels))
+        result.append(found)
+    return result
+
+
+# Members: "户主 34 白领 在业；配偶 32 专业技术 在业；子女 4"
+
+
+def parse_members(value: object) -> list[dict[str, object]]:
+    """Read the members column: one member per `;` (or line), words separated by spaces.
+
+    Each member starts with the relation to the head, then in any order: the age, an
+    occupation, an employment status, 慢病 (chronic illness), 残疾 (disability) and
+    `语言:英语/中文` for the languages spoken. 退休 and 学生 set both occupation and
+    employment unless an employment word is also given.
+    """
+    text = text_of(value)
+    if text is None:
+        return []
+    parts = [p.strip() for p in MEMBER_SEPARATORS.split(text) if p.strip()]
+    return [_parse_member(part, index) for index, part in enumerate(parts, start=1)]
+
+
+def _parse_member(text: str, index: int) -> dict[str, object]:
+    words = [w for w in MEMBER_WORD_SEPARATORS.split(text) if w]
+    relation = find_label(RELATION_LABELS, words[0])
+    if relation is None:
+        raise _member_fault(index, text, "batch_member_relation", allowed=allowed_text(RELATION_LABELS))
+
+    member: dict[str, object] = {"relation": relation}
+    for word in words[1:]:
+        _read_member_word(member, word, index, text)
+    if "age" not in member:
+        raise _member_fault(index, text, "batch_member_age")
+    if member.get("occupation") in (Occupation.retired, Occupation.student) and "employment" not in member:
+        member["employment"] = {Occupation.retired: Employment.retired, Occupation.student: Employment.student}[member["occupation"]]
+    return member
+
+
+def _read_member_word(member: dict[str, object], word: str, index: int, text: str) -> None:
+    age = re.fullmatch(r"(\d{1,3})(?:岁|周岁)?", word)
+    if age:
+        if int(age.group(1)) > 120:
+            raise _member_fault(index, text, "batch_member_age")
+        member["age"] = int(age.group(1))
+        return
+    if word in CHRONIC_WORDS:
+        member["chronic_illness"] = True
+        return
+    if word in DISABILITY_WORDS:
+        member["disability"] = True
+        return
+    if word.startswith("语言:"):
+        member["languages"] = _languages(word.removeprefix("语言:"), index, text)
+        return
+    for key, labels in (("occupation", OCCUPATION_LABELS), ("employment", EMPLOYMENT_LABELS)):
+        found = find_label(labels, word)
+        if found is not None:
+            member[key] = found
+            return
+    raise _member_fault(index, text, "batch_member_word", word=shorten(word, 12),
+                        occupations=allowed_text(OCCUPATION_LABELS), employments=allowed_text(EMPLOYMENT_LABELS))
+
+
+def _languages(text: str, index: int, member_text: str) -> list[str]:
+    codes = []
+    for word in (w for w in LANGUAGE_SEPARATORS.split(text) if w):
+        code = find_label(LANGUAGE_LABELS, word) or (word.lower() if re.fullmatch(r"[A-Za-z]{2,3}", word) else None)
+        if code is None:
+            raise _member_fault(index, member_text, "batch_bad_choice", value=shorten(word, 12),
+                                allowed=allowed_text(LANGUAGE_LABELS))
+        codes.append(code)
+    return list(dict.fromkeys(codes)) or ["zh"]
+
+
+class MemberFault(CellFault):
+    """A fault inside one member of the members column; `detail_code` names the fault itself."""
+
+    def __init__(self, index: int, text: str, detail_code: str, detail_params: dict[str, object]):
+        super().__init__("batch_bad_member", index=index, value=shorten(text))
+        self.detail_code = detail_code
+        self.detail_params = detail_params
+
+
+def _member_fault(index: int, text: str, code: str, **params: object) -> MemberFault:
+    return MemberFault(index, text, code, params)
