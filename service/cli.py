@@ -33,7 +33,7 @@ EPILOG_EN = """exit codes:
   3  internal error (report it to the maintainers)
 """
 
-COMMAND_MODULES = ["service.cli_plan", "service.cli_rules", "service.cli_serve", "service.cli_model",
+COMMAND_MODULES = ["service.cli_plan", "service.cli_rules", "service.cli_serve", "service.cli_model", "service.cli_batch",
                    "service.cli_explain"]
 
 # argparse's own words, translated so that `--help` and usage errors read in Chinese.
