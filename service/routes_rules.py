@@ -76,6 +76,7 @@ class SegmentSummary(BaseModel):
 
 class RulesResponse(BaseModel):
     version: str
+    model_version: str | None = Field(description="聚类分群模型的版本；未使用模型时为 null")
     loaded_at: datetime
     rule_count: int
     item_count: int
@@ -93,6 +94,7 @@ class ReloadErrorOut(BaseModel):
 
 class RulesStatusResponse(BaseModel):
     version: str | None = Field(description="正在使用的规则版本")
+    model_version: str | None = Field(description="正在使用的聚类分群模型版本；未使用模型时为 null")
     loaded_at: datetime | None
     source: str | None = Field(description="加载方式：startup | api | watch")
     reloads: int = Field(description="成功加载次数（含启动）")
@@ -120,8 +122,9 @@ class ValidateResponse(BaseModel):
 
 
 class ReloadResponse(BaseModel):
-    changed: bool = Field(description="规则文件有变化并已换用新版本时为 true")
+    changed: bool = Field(description="规则或模型有变化并已换用新版本时为 true")
     version: str
+    model_version: str | None
     previous_version: str | None
     loaded_at: datetime
     warnings: list[ProblemOut]
@@ -153,10 +156,12 @@ async def get_dimensions(registry: PlannerRegistry = Depends(get_registry)) -> D
 async def get_rules(request: Request, registry: PlannerRegistry = Depends(get_registry)) -> RulesResponse:
     loaded_at = registry.status().loaded_at
     with registry.lease() as planner:
-        return _rules_summary(planner.rulebase, loaded_at, request_lang(request.headers))
+        model_version = planner.segmenter.version if planner.segmenter is not None else None
+        return _rules_summary(planner.rulebase, model_version, loaded_at, request_lang(request.headers))
 
 
-def _rules_summary(rulebase: RuleBase, loaded_at: datetime | None, lang: str) -> RulesResponse:
+def _rules_summary(rulebase: RuleBase, model_version: str | None, loaded_at: datetime | None,
+                   lang: str) -> RulesResponse:
     rulesets: dict[str, RuleSetSummary] = {}
     for compiled in rulebase.rules:
         summary = rulesets.setdefault(compiled.ruleset, RuleSetSummary(ruleset=compiled.ruleset, file=compiled.file, rules=[]))
@@ -164,6 +169,7 @@ def _rules_summary(rulebase: RuleBase, loaded_at: datetime | None, lang: str) ->
                                          line=compiled.line))
     return RulesResponse(
         version=rulebase.version,
+        model_version=model_version,
         loaded_at=loaded_at,
         rule_count=len(rulebase.rules),
         item_count=len(rulebase.items),
@@ -182,6 +188,7 @@ async def get_rules_status(request: Request, registry: PlannerRegistry = Depends
     lang = request_lang(request.headers)
     return RulesStatusResponse(
         version=status.version,
+        model_version=status.model_version,
         loaded_at=status.loaded_at,
         source=status.source,
         reloads=status.reloads,
@@ -266,5 +273,6 @@ def reload_rules(request: Request, registry: PlannerRegistry = Depends(get_regis
     except RuleSetError as exc:
         raise rules_api_error(exc, "http_reload_failed", version=registry.version) from None
     request.state.rule_version = outcome.version
-    return ReloadResponse(changed=outcome.changed, version=outcome.version, previous_version=outcome.previous_version,
+    return ReloadResponse(changed=outcome.changed, version=outcome.version, model_version=outcome.model_version,
+                          previous_version=outcome.previous_version,
                           loaded_at=outcome.loaded_at, warnings=problems_out(outcome.warnings, lang))

@@ -1,5 +1,6 @@
-"""Hot reload: watch the rules directory and reload the planner registry when a YAML file changes.
+"""Hot reload: watch the rules directory and reload the planner registry when a file changes.
 
+Rule files are YAML and the segmentation model is JSON; other files are ignored.
 The watcher runs `watchfiles.watch` in one daemon thread. A batch of changes (grouped by
 `debounce_ms`) triggers one `PlannerRegistry.reload`, which swaps the new rules in only if
 they check cleanly; a failed reload is logged by the registry and shown at
@@ -15,7 +16,7 @@ from pathlib import Path
 from watchfiles import Change, watch
 
 from engine.errors import RuleSetError
-from service.state import PlannerRegistry
+from service.state import WATCHED_SUFFIXES, PlannerRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +24,11 @@ STOP_TIMEOUT_SECONDS = 5.0
 
 
 def _is_rule_file(change: Change, path: str) -> bool:
-    return path.endswith(".yaml")
+    return path.endswith(WATCHED_SUFFIXES)
 
 
 class RulesWatcher:
-    """Reload `registry` whenever a `*.yaml` file under its rules directory changes."""
+    """Reload `registry` whenever a `*.yaml` or `*.json` file under its rules directory changes."""
 
     def __init__(self, registry: PlannerRegistry, debounce_ms: int = 300):
         self.registry = registry

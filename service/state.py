@@ -1,4 +1,4 @@
-"""The planner the service uses, swapped atomically when the rules are reloaded.
+"""The planner the service uses, swapped atomically when the rules (or their model) are reloaded.
 
 A request takes one lease on the current planner at its start and plans with it to the
 end, so it sees exactly one rule version even if a reload finishes meanwhile. A reload
@@ -9,6 +9,7 @@ closed (its durable_rules ruleset deleted) when its last lease ends.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -20,11 +21,14 @@ from pathlib import Path
 from fastapi import Request
 
 from engine.errors import Problem, RuleSetError
-from engine.loader import directory_version, rules_directory
+from engine.loader import rules_directory
 from engine.planner import Planner, Segmenter, build_planner
 from service.http_errors import ApiError
 
 logger = logging.getLogger(__name__)
+
+WATCHED_SUFFIXES = (".yaml", ".json")
+"""Rule, catalogue and settings files are YAML; the segmentation model (model/segmenter.json) is JSON."""
 
 
 @dataclass
@@ -51,6 +55,7 @@ class ReloadFailure:
 class ReloadOutcome:
     changed: bool
     version: str
+    model_version: str | None
     previous_version: str | None
     loaded_at: datetime
     warnings: list[Problem]
@@ -59,6 +64,7 @@ class ReloadOutcome:
 @dataclass(frozen=True)
 class RegistryStatus:
     version: str | None
+    model_version: str | None
     loaded_at: datetime | None
     source: str | None
     rules_dir: Path
@@ -86,6 +92,7 @@ class PlannerRegistry:
         self._retired: list[_Loaded] = []
         self._reloads = 0
         self._failed_reloads = 0
+        self._fingerprint: str | None = None
         self.last_error: ReloadFailure | None = None
         self._closed = False
 
@@ -132,6 +139,7 @@ class PlannerRegistry:
             loaded = self._current
             return RegistryStatus(
                 version=loaded.planner.version if loaded else None,
+                model_version=_model_version(loaded.planner) if loaded else None,
                 loaded_at=loaded.loaded_at if loaded else None,
                 source=loaded.source if loaded else None,
                 rules_dir=self.rules_dir,
@@ -146,37 +154,38 @@ class PlannerRegistry:
     def reload(self, source: str = "api", force: bool = False) -> ReloadOutcome:
         """Load the rules directory and swap the new planner in if it checks cleanly.
 
+        The build is skipped when no rule or model file changed since the last load, and the
+        new planner is dropped when it has the rule and model versions already serving.
+
         Args:
             source: what asked for the reload ("startup", "api" or "watch"), for logs and status.
-            force: swap even when the files hash to the version already serving.
+            force: build and swap even when nothing changed.
 
         Raises:
-            RuleSetError: the rule set has errors; the previous planner keeps serving.
+            RuleSetError: the rules or the model file have errors; the previous planner keeps serving.
         """
         with self._reload_lock:
             if self._closed:
                 raise RuntimeError("planner registry is closed")
-            previous = self.version
-            if not force and previous is not None and self._unchanged(previous):
+            previous = self._current.planner if self._current else None
+            fingerprint = files_fingerprint(self.rules_dir)
+            if not force and previous is not None and fingerprint is not None and fingerprint == self._fingerprint:
                 self.last_error = None
                 return self._outcome(False, previous)
 
             planner = self._build(source)
-            if not force and planner.version == previous:
+            if not force and previous is not None and _identity(planner) == _identity(previous):
                 planner.close()
+                self._fingerprint = fingerprint
+                self.last_error = None
                 return self._outcome(False, previous)
             self._swap(planner, source)
+            self._fingerprint = fingerprint
 
-        logger.info("rules reloaded by %s: version %s -> %s, %d rules, %d catalogue items", source,
-                    previous, planner.version, len(planner.rulebase.rules), len(planner.rulebase.items))
+        logger.info("rules loaded by %s: version %s, model %s (was %s), %d rules, %d catalogue items", source,
+                    planner.version, _model_version(planner), previous.version if previous else "none",
+                    len(planner.rulebase.rules), len(planner.rulebase.items))
         return self._outcome(True, previous)
-
-    def _unchanged(self, version: str) -> bool:
-        """Tell whether the files on disk hash to `version`, so the build can be skipped."""
-        try:
-            return directory_version(self.rules_dir) == version
-        except OSError:
-            return False
 
     def _build(self, source: str) -> Planner:
         try:
@@ -212,11 +221,12 @@ class PlannerRegistry:
         if close_now:
             old.planner.close()
 
-    def _outcome(self, changed: bool, previous: str | None) -> ReloadOutcome:
+    def _outcome(self, changed: bool, previous: Planner | None) -> ReloadOutcome:
         loaded = self._current
         assert loaded is not None, "a reload outcome is built only after a planner is loaded"
-        return ReloadOutcome(changed, loaded.planner.version, previous, loaded.loaded_at,
-                             list(loaded.planner.rulebase.warnings))
+        planner = loaded.planner
+        return ReloadOutcome(changed, planner.version, _model_version(planner),
+                             previous.version if previous else None, loaded.loaded_at, list(planner.rulebase.warnings))
 
     def close(self) -> None:
         """Stop serving: close the current planner now, and retired ones when their requests end."""
@@ -229,6 +239,25 @@ class PlannerRegistry:
                 loaded = None
         if loaded is not None:
             loaded.planner.close()
+
+
+def files_fingerprint(directory: Path) -> str | None:
+    """Hash the names and contents of the rule and model files; None when they cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(p for p in directory.rglob("*") if p.suffix in WATCHED_SUFFIXES and p.is_file()):
+            digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _model_version(planner: Planner) -> str | None:
+    return planner.segmenter.version if planner.segmenter is not None else None
+
+
+def _identity(planner: Planner) -> tuple[str, str | None]:
+    return planner.version, _model_version(planner)
 
 
 async def get_registry(request: Request) -> PlannerRegistry:

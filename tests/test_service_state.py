@@ -113,6 +113,21 @@ def test_failed_reload_keeps_previous_version(registry, rules_dir):
         planner.plan(HOUSEHOLDS[0])
 
 
+def test_broken_model_file_rejected(registry, rules_dir):
+    version = registry.version
+    model = rules_dir / "model" / "segmenter.json"
+    if not model.is_file():
+        pytest.skip("no segmentation model shipped in rules/model/")
+    model.write_text("{ not json", encoding="utf-8")
+
+    with pytest.raises(RuleSetError):
+        registry.reload(source="api")
+
+    status = registry.status()
+    assert status.version == version
+    assert status.last_error.problems[0].code == "model_json"
+
+
 def test_success_clears_last_error(registry, rules_dir):
     broken = rules_dir / "rulesets" / "broken.yaml"
     broken.write_text(BROKEN_RULESET, encoding="utf-8")
