@@ -30,6 +30,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from engine.errors import (
     FieldProblem,
@@ -60,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 SETTINGS_FILE = "clustering.yaml"
 JOINED_KEY = "joined"
+TRAINING_THREADS = 1
 
 Progress = Callable[[Iterable[int], str], Iterable[int]]
 
@@ -367,9 +369,11 @@ def train(data: TrainingData, rulebase: RuleBase, settings: ClusteringSettings, 
     rows = household_rows(data.households)
     table = raw_table(rows, settings.numeric_features, settings.categorical_features)
     matrix_input = pipeline_input(table)
-    search = search_k(build_preparation(settings).fit_transform(matrix_input), settings, seed, progress)
-
-    pipeline = build_pipeline(settings, search.best_k, seed).fit(matrix_input)
+    # KMeans sums over chunks in OpenMP threads, and another thread count changes the last
+    # bits of the centres. One thread keeps the model file the same on every machine.
+    with threadpool_limits(limits=TRAINING_THREADS):
+        search = search_k(build_preparation(settings).fit_transform(matrix_input), settings, seed, progress)
+        pipeline = build_pipeline(settings, search.best_k, seed).fit(matrix_input)
     labels = pipeline.named_steps["cluster"].labels_
     values = prototype_table(rows, keys)
     names = name_clusters(values, labels, search.best_k, keys, rulebase)
