@@ -7,8 +7,14 @@ p50/p99 latency for each, and the ratio of plan throughput to healthz throughput
 at least 60 %). Both phases run in the same process against the same server, so the ratio
 does not depend on the machine as much as the absolute numbers do.
 
+With `--breakdown`, the server also gets two endpoints that exist only in this benchmark:
+`GET /bench/plan-json` returns a plan computed at start-up (the cost of a plan-sized
+response), and `POST /bench/validated` parses and validates a household like
+`/v1/plans` and returns that same plan without planning (everything but the engine). The
+gaps between the phases show where a plan request's time goes.
+
 Usage:
-    python bench/bench_service.py [--seconds 5] [--connections 16]
+    python bench/bench_service.py [--seconds 3] [--rounds 3] [--connections 16] [--breakdown]
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.household import Household  # noqa: E402
+
 FIXTURES = sorted((ROOT / "fixtures" / "households").glob("*.json"))
 HOST = "127.0.0.1"
 TARGET_RATIO = 0.60
@@ -60,10 +69,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log_file) -> subprocess.Popen:
-    env = {**os.environ, "LINLI_LOG_LEVEL": "INFO"}
-    command = [sys.executable, "-m", "service.cli", "serve", "--no-auth", "--host", HOST, "--port", str(port),
-               "--env-file", os.devnull]
+def start_server(port: int, log_file, breakdown: bool = False) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LINLI_")}
+    if breakdown:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-breakdown", str(port)]
+    else:
+        command = [sys.executable, "-m", "service.cli", "serve", "--no-auth", "--host", HOST, "--port", str(port),
+                   "--env-file", os.devnull]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=log_file)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -116,32 +128,75 @@ def drive(port: int, name: str, method: str, path: str, bodies: list[bytes], con
     return Phase(name, len(merged), seconds, merged, sum(errors))
 
 
+def _median_phase(phases: list[Phase]) -> Phase:
+    return sorted(phases, key=lambda phase: phase.rate)[(len(phases) - 1) // 2]
+
+
+def serve_breakdown(port: int) -> None:
+    """Run the service with the two diagnostic endpoints described in the module docstring."""
+    import uvicorn
+    from fastapi import Response
+
+    from service.app import create_app
+    from service.observability import configure_json_logging
+    from service.settings import Settings
+
+    configure_json_logging("INFO")
+    app = create_app(Settings(_env_file=None, no_auth=True, port=port))
+    with app.state.registry.lease() as planner:
+        plan_json = planner.plan(Household.model_validate_json(FIXTURES[0].read_bytes())).model_dump_json()
+
+    @app.get("/bench/plan-json")
+    async def plan_sized_response() -> Response:
+        return Response(plan_json, media_type="application/json")
+
+    @app.post("/bench/validated")
+    def validated_only(household: Household) -> Response:
+        return Response(plan_json, media_type="application/json")
+
+    uvicorn.run(app, host=HOST, port=port, log_config=None, access_log=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per phase (default 5)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per phase and round (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of all phases; each endpoint reports its median round (default 3)")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each phase (default 1)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--breakdown", action="store_true", help="also measure the diagnostic endpoints")
+    parser.add_argument("--serve-breakdown", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_breakdown:
+        serve_breakdown(args.serve_breakdown)
+        return 0
 
     bodies = [path.read_bytes() for path in FIXTURES]
     if not bodies:
         raise SystemExit("no fixture households in fixtures/households/")
+    phases = [("GET /healthz", "GET", "/healthz", [])]
+    if args.breakdown:
+        phases += [("GET plan-json", "GET", "/bench/plan-json", []), ("POST validated", "POST", "/bench/validated", bodies)]
+    phases.append(("POST /v1/plans", "POST", "/v1/plans", bodies))
+
     port = free_port()
     with tempfile.TemporaryFile() as log_file:
-        server = start_server(port, log_file)
+        server = start_server(port, log_file, args.breakdown)
         try:
-            trivial = drive(port, "GET /healthz", "GET", "/healthz", [], args.connections, args.seconds, args.warmup)
-            plans = drive(port, "POST /v1/plans", "POST", "/v1/plans", bodies, args.connections, args.seconds,
-                          args.warmup)
+            rounds = [[drive(port, name, method, path, phase_bodies, args.connections, args.seconds, args.warmup)
+                       for name, method, path, phase_bodies in phases] for _ in range(args.rounds)]
         finally:
             server.terminate()
             server.wait(10)
 
+    # Phases alternate within each round, so a burst of load from elsewhere hits both sides.
+    results = [_median_phase([r[index] for r in rounds]) for index in range(len(phases))]
+    print(f"one uvicorn worker, {args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s per "
+          f"phase (median round shown), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    for phase in results:
+        print(phase.line() + f"   {1000 / phase.rate:.3f} ms/request")
+    trivial, plans = results[0], results[-1]
     ratio = plans.rate / trivial.rate
-    print(f"one uvicorn worker, {args.connections} connections, {args.seconds:.0f} s per phase, "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(trivial.line())
-    print(plans.line())
     print(f"plan / healthz throughput: {ratio:.0%} (target {TARGET_RATIO:.0%}: {'met' if ratio >= TARGET_RATIO else 'not met'})")
     return 0
 

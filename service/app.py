@@ -56,7 +56,14 @@ def create_app(settings: Settings) -> FastAPI:
     """
     registry = PlannerRegistry(settings.rules_dir)
     registry.reload(source="startup")
+    try:
+        return _build_app(settings, registry)
+    except BaseException:
+        registry.close()
+        raise
 
+
+def _build_app(settings: Settings, registry: PlannerRegistry) -> FastAPI:
     app = FastAPI(title="邻里 Linli", version="0.1.0", description=DESCRIPTION, lifespan=_lifespan)
     app.state.settings = settings
     app.state.registry = registry

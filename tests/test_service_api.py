@@ -389,3 +389,29 @@ def test_openapi_has_fixture_examples_and_bearer_auth(client):
     assert plans["summary"] == "为一户家庭生成融入计划"
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
     assert "/v1/rules/reload" in spec["paths"]
+
+
+# Routers from other modules
+
+
+def test_optional_routers_included_when_present(tmp_path, monkeypatch, rules_dir):
+    (tmp_path / "linli_extra_router.py").write_text(
+        "from fastapi import APIRouter\n"
+        "router = APIRouter()\n"
+        "@router.get('/v1/extra')\n"
+        "def extra() -> dict:\n"
+        "    return {'extra': True}\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("service.app.OPTIONAL_ROUTERS", ("linli_extra_router", "linli_absent_router"))
+
+    with TestClient(create_app(make_settings(rules_dir=rules_dir))) as client:
+        assert client.get("/v1/extra").json() == {"extra": True}
+
+
+def test_optional_router_with_broken_import_raises(tmp_path, monkeypatch, rules_dir):
+    (tmp_path / "linli_broken_router.py").write_text("import linli_dependency_not_installed\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("service.app.OPTIONAL_ROUTERS", ("linli_broken_router",))
+
+    with pytest.raises(ModuleNotFoundError, match="linli_dependency_not_installed"):
+        create_app(make_settings(rules_dir=rules_dir))
