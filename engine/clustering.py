@@ -1,12 +1,14 @@
 """Train the household segmentation model: settled households in, a checked model file out.
 
-settled households → derived features and needs → scikit-learn Pipeline
-(ColumnTransformer: StandardScaler on numeric features, OneHotEncoder on word features,
-median fill and StandardScaler on the ten needs; then KMeans) → clusters named after the
-nearest segment prototype of `segments.yaml` → per-cluster participation rates → model file.
+settled households → derived features and needs → scikit-learn Pipeline → clusters named
+after the nearest segment prototype of `segments.yaml` → per-cluster participation rates →
+model file. The Pipeline is a ColumnTransformer followed by KMeans. The ColumnTransformer
+applies StandardScaler to numeric features, OneHotEncoder to word features, and a median
+fill and StandardScaler to the ten needs.
 
 k is the value in [k_min, k_max] of `rules/clustering.yaml` with the highest silhouette
-coefficient, computed on a seeded sample of the prepared matrix; ties go to the smaller k.
+coefficient. The silhouette is computed on a seeded sample of the prepared matrix, and a
+tie goes to the smaller k.
 The same data, settings and seed give the same model file byte for byte with the same
 library versions, because every random step takes the seed.
 """
@@ -67,7 +69,7 @@ Progress = Callable[[Iterable[int], str], Iterable[int]]
 
 
 class TrainingError(Exception):
-    """Training cannot start or finish; `problem` says why in the message catalogue's words."""
+    """Error that stops training; `problem` gives the reason as a message-catalogue entry."""
 
     def __init__(self, code: str, **params: object):
         self.problem = Problem(code, params)
@@ -275,7 +277,7 @@ def prototype_table(rows: list[tuple[dict[str, object], dict[str, int]]], keys: 
 
 
 def prototype_keys(rulebase: RuleBase) -> list[str]:
-    """Every prototype key of `segments.yaml`, checked to be a numeric feature or a need.
+    """Collect the prototype keys of `segments.yaml`, checking that each is a numeric feature or a need.
 
     Raises:
         TrainingError: a prototype names a word or list feature, which has no typical number.

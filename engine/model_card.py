@@ -1,6 +1,6 @@
 """The model card of a trained segmentation model: JSON for tools, a short Chinese Markdown page for people.
 
-The card holds no timestamp, so retraining with the same data and seed rewrites it byte for byte.
+The card contains no timestamp, so retraining with the same data and seed rewrites it byte for byte.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A model file is plain JSON, never a pickle, so loading it runs no code from the 
 
     {"format": "linli-segmenter", "format_version": 1, "content_hash": "<sha256>", "model": {...}}
 
-`model` holds the fitted parameters of the training pipeline (scaler means and scales,
+`model` contains the fitted parameters of the training pipeline (scaler means and scales,
 one-hot categories, the fill values of unknown needs, the cluster centres) and, per
 cluster, its segment and the participation rates of similar settled households.
 `content_hash` is the SHA-256 of `model` in canonical JSON (sorted keys, no spaces), and its
@@ -41,12 +41,17 @@ logger = logging.getLogger(__name__)
 FORMAT = "linli-segmenter"
 FORMAT_VERSION = 1
 NUMERIC_TYPES = ("int", "float", "bool")
+ASSIGN_CHUNK = 4096  # rows per step, so a batch needs at most 4096 × k × width floats at once
 MODEL_FILE = Path("model") / "segmenter.json"
-"""Where the default model lives, relative to its rules directory."""
+"""Path of the default model file, relative to its rules directory."""
 
 
 class ModelError(RuleSetError):
-    """A model file cannot be used. A `RuleSetError`, because the model belongs to its rules directory."""
+    """Error for a model file that cannot be used.
+
+    It is a `RuleSetError` because the model belongs to its rules directory, so every caller
+    that reports rule errors reports it too.
+    """
 
     def __init__(self, code: str, file: str, **params: object):
         self.code = code
@@ -81,7 +86,7 @@ class ClusterRecord(_Strict):
 
 
 class TrainingRecord(_Strict):
-    """Where the model came from: data, seed, library versions and the k search."""
+    """Provenance of the model: data, seed, library versions and the k search."""
 
     households: int = Field(ge=1)
     data: str
@@ -135,63 +140,63 @@ def dump_model(parameters: ModelParameters) -> str:
 # --- Reading and checking a file ---------------------------------------------------------
 
 
-def load_model(path: Path, shown: str | None = None) -> SegmentModel:
+def load_model(path: Path, display_path: str | None = None) -> SegmentModel:
     """Read, verify and check a model file.
 
     Raises:
         ModelError: the file cannot be read, is not JSON, has another format or version,
             does not match its content hash, or its parameters are inconsistent.
     """
-    shown = shown or str(path)
-    document = _read_document(path, shown)
-    model = _verified_model(document, shown)
+    display_path = display_path or str(path)
+    document = _read_document(path, display_path)
+    model = _verified_model(document, display_path)
     try:
         parameters = ModelParameters.model_validate(model)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        raise ModelError("model_invalid", shown, field="model." + dotted_path(error["loc"]),
+        raise ModelError("model_invalid", display_path, field="model." + dotted_path(error["loc"]),
                          detail=translate_field_error(error)[0]) from None
 
-    _check_consistency(parameters, shown)
+    _check_consistency(parameters, display_path)
     return SegmentModel(parameters, document["content_hash"][:16])
 
 
-def _read_document(path: Path, shown: str) -> dict:
+def _read_document(path: Path, display_path: str) -> dict:
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError("model_file", shown, detail=getattr(exc, "strerror", None) or exc) from None
+        raise ModelError("model_file", display_path, detail=getattr(exc, "strerror", None) or exc) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ModelError("model_json", shown, line=exc.lineno, column=exc.colno, detail=exc.msg) from None
+        raise ModelError("model_json", display_path, line=exc.lineno, column=exc.colno, detail=exc.msg) from None
 
     found = document.get("format") if isinstance(document, dict) else None
     version = document.get("format_version") if isinstance(document, dict) else None
     if found != FORMAT or version != FORMAT_VERSION:
-        raise ModelError("model_format", shown, found=f"{found} {version}", expected=FORMAT, version=FORMAT_VERSION)
+        raise ModelError("model_format", display_path, found=f"{found} {version}", expected=FORMAT, version=FORMAT_VERSION)
     return document
 
 
-def _verified_model(document: dict, shown: str) -> dict:
+def _verified_model(document: dict, display_path: str) -> dict:
     """Return the `model` part after checking it against `content_hash`."""
     model = document.get("model")
     recorded = document.get("content_hash")
     if not isinstance(model, dict) or not isinstance(recorded, str):
-        raise ModelError("model_invalid", shown, field="model / content_hash", detail="缺少模型参数或内容哈希")
+        raise ModelError("model_invalid", display_path, field="model / content_hash", detail="缺少模型参数或内容哈希")
     try:
         actual = content_hash(model)
     except ValueError:
         actual = "（含 NaN 或无穷大，无法计算）"
     if actual != recorded:
-        raise ModelError("model_hash", shown, recorded=recorded[:16], actual=actual[:16])
+        raise ModelError("model_hash", display_path, recorded=recorded[:16], actual=actual[:16])
     return model
 
 
-def _check_consistency(p: ModelParameters, shown: str) -> None:
+def _check_consistency(p: ModelParameters, display_path: str) -> None:
     """Check what pydantic cannot: lengths, known features and categories, scales and rates."""
     def fail(field: str, detail: str) -> None:
-        raise ModelError("model_invalid", shown, field=field, detail=detail)
+        raise ModelError("model_invalid", display_path, field=field, detail=detail)
 
     for index, name in enumerate(p.numeric_features):
         spec = HOUSEHOLD_FEATURES.get(name)
@@ -350,13 +355,18 @@ class SegmentModel:
         by the temperature (the mean squared distance of training households to their own
         centre), summed over the clusters that carry the same segment.
         """
-        squared = ((encoded[:, None, :] - self._centres[None, :, :]) ** 2).sum(axis=2)
+        chunks = [self._squared_distances(encoded[start:start + ASSIGN_CHUNK])
+                  for start in range(0, len(encoded), ASSIGN_CHUNK)]
+        squared = np.vstack(chunks) if chunks else np.empty((0, len(self._centres)))
         clusters = squared.argmin(axis=1)
         logits = -squared / self.parameters.temperature
         weights = np.exp(logits - logits.max(axis=1, keepdims=True))
         weights /= weights.sum(axis=1, keepdims=True)
         confidence = (weights * self._same_segment[clusters]).sum(axis=1)
         return clusters, confidence
+
+    def _squared_distances(self, encoded: np.ndarray) -> np.ndarray:
+        return ((encoded[:, None, :] - self._centres[None, :, :]) ** 2).sum(axis=2)
 
     def predict(self, table: RawTable) -> np.ndarray:
         return self.assign(self.encode(table))[0]
@@ -370,8 +380,8 @@ class ModelSegmenter:
         self.version = model.version
 
     @classmethod
-    def from_file(cls, path: Path, shown: str | None = None) -> ModelSegmenter:
-        return cls(load_model(path, shown))
+    def from_file(cls, path: Path, display_path: str | None = None) -> ModelSegmenter:
+        return cls(load_model(path, display_path))
 
     def guess(self, features: dict[str, object], needs: dict[str, int]) -> SegmentGuess:
         """Return the segment, cluster, confidence and peer rates of one household.
@@ -386,7 +396,7 @@ class ModelSegmenter:
         return SegmentGuess(record.segment, cluster, float(confidence[0]), dict(record.peer_rates))
 
 
-def check_model_segments(segmenter: ModelSegmenter, segment_ids: set[str], shown: str) -> None:
+def check_model_segments(segmenter: ModelSegmenter, segment_ids: set[str], display_path: str) -> None:
     """Check that every segment the model names exists in the rules.
 
     Raises:
@@ -394,7 +404,7 @@ def check_model_segments(segmenter: ModelSegmenter, segment_ids: set[str], shown
     """
     for index, segment in enumerate(segmenter.model.segments):
         if segment not in segment_ids:
-            raise ModelError("model_unknown_segment", shown, cluster=index, segment=segment,
+            raise ModelError("model_unknown_segment", display_path, cluster=index, segment=segment,
                              allowed="、".join(sorted(segment_ids)))
 
 
@@ -412,13 +422,13 @@ def load_segmenter(rulebase: RuleBase, path: Path | None = None) -> ModelSegment
     if not explicit and not path.is_file():
         return None
 
-    shown = display_name(path)
-    segmenter = ModelSegmenter.from_file(path, shown)
-    check_model_segments(segmenter, set(rulebase.segment_names), shown)
+    display_path = display_name(path)
+    segmenter = ModelSegmenter.from_file(path, display_path)
+    check_model_segments(segmenter, set(rulebase.segment_names), display_path)
     if segmenter.model.parameters.training.prototypes_sha256 != prototypes_sha256(rulebase):
-        logger.warning("model %s was trained on other segment prototypes than segments.yaml now has; "
-                       "retrain it with `linli model train`", shown)
-    logger.info("loaded segmentation model %s from %s: %d clusters", segmenter.version, shown,
+        logger.warning("model %s was trained on other segment prototypes than segments.yaml contains; "
+                       "retrain it with `linli model train`", display_path)
+    logger.info("loaded segmentation model %s from %s: %d clusters", segmenter.version, display_path,
                 len(segmenter.model.segments))
     return segmenter
 

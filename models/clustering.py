@@ -13,7 +13,7 @@ from models.catalogue import ItemKind
 
 
 class ClusteringSettings(BaseModel):
-    """How the segmentation model is trained. Planning never reads this file."""
+    """Training settings of the segmentation model. Planning never reads this file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -37,6 +37,7 @@ from engine.segment_model import (
     dump_model,
     load_model,
     load_segmenter,
+    prototypes_sha256,
     raw_table,
 )
 from fixtures.generate import dump_households
@@ -282,7 +283,8 @@ def test_settings_unknown_feature_has_location(tmp_path):
         load_settings(rules_dir)
     problem = info.value.problems[0]
     assert problem.code == "clustering_feature"
-    assert problem.file.endswith("clustering.yaml") and problem.line > 1
+    assert problem.file.endswith("clustering.yaml")
+    assert problem.line > 1
     assert "interests" in problem.message()
 
 
@@ -363,7 +365,7 @@ def test_cli_plan_reports_tampered_model(tmp_path):
 # --- The default model and the plan -----------------------------------------------------------------------
 
 
-def test_default_model_loads_and_names_known_segments(rulebase):
+def test_default_model_names_known_segments(rulebase):
     segmenter = load_segmenter(rulebase)
     assert segmenter is not None
     assert set(segmenter.model.segments) <= set(rulebase.segment_names)
@@ -371,13 +373,13 @@ def test_default_model_loads_and_names_known_segments(rulebase):
 
 
 def test_default_model_matches_current_inputs(rulebase, settings, item_ids):
-    """The committed model was trained on today's generator, prototypes and k range."""
+    """Check that the committed model was trained on the current generator, prototypes and settings."""
     training = load_segmenter(rulebase).model.parameters.training
     data = generated_training_data(settings.population, settings.seed, item_ids)
     assert training.data_sha256 == data.sha256
     assert (training.k_min, training.k_max, training.seed) == (settings.k_min, settings.k_max, settings.seed)
-    from engine.segment_model import prototypes_sha256
     assert training.prototypes_sha256 == prototypes_sha256(rulebase)
+    assert load_segmenter(rulebase).model.numeric_features == settings.numeric_features
 
 
 @pytest.mark.parametrize("name, segments", SENSIBLE_SEGMENTS.items())
@@ -388,7 +390,7 @@ def test_fixture_lands_in_sensible_segment(rulebase, name, segments):
     assert guess.confidence > 0.3
 
 
-def test_unclassified_household_gets_model_segment_and_peer_reason():
+def test_unclassified_household_gets_model_segment():
     planner = build_planner()
     try:
         plan = planner.plan(Household.model_validate(UNCLASSIFIED))
@@ -404,7 +406,8 @@ def test_unclassified_household_gets_model_segment_and_peer_reason():
     assert peer_terms
     for recommendation, term in peer_terms:
         assert term.value > 0
-        assert term.reason.startswith("相似家庭中 ") and term.reason.endswith(f"参加了{recommendation.name}")
+        assert term.reason.startswith("相似家庭中 ")
+        assert term.reason.endswith(f"参加了{recommendation.name}")
         assert term.reason in recommendation.reasons
 
 
@@ -456,7 +459,7 @@ def linli(*args: str) -> subprocess.CompletedProcess:
                           encoding="utf-8", cwd=ROOT, timeout=300)
 
 
-def test_cli_train_prints_metrics_and_is_byte_identical(tmp_path):
+def test_cli_train_is_byte_identical(tmp_path):
     data = tmp_path / "settled.json"
     data.write_text(dump_households(generate_settled(400, 9)), encoding="utf-8")
     first, second = tmp_path / "a.json", tmp_path / "b.json"
@@ -502,9 +505,13 @@ def test_settled_population_is_seeded_and_valid(rulebase):
     assert 0.3 < sum(bool(r["joined"]) for r in first) / len(first) < 0.7
 
 
-@pytest.mark.skipif(sklearn.__version__ != json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
-                    ["model"]["training"]["sklearn_version"],
-                    reason="the committed model was trained with another scikit-learn version")
+def trained_with() -> tuple[str, str]:
+    training = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))["model"]["training"]
+    return training["sklearn_version"], training["numpy_version"]
+
+
+@pytest.mark.skipif(trained_with() != (sklearn.__version__, np.__version__),
+                    reason="the committed model was trained with other scikit-learn or numpy versions")
 def test_default_model_rebuilds_byte_identically(rulebase, settings, item_ids):
     data = generated_training_data(settings.population, settings.seed, item_ids)
     result = train(data, rulebase, settings, settings.seed)
