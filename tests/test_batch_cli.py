@@ -1,0 +1,242 @@
+"""`linli batch` end to end on the fixture month and on messy files: outputs, seats, atomicity, privacy."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+import shutil
+import subprocess
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import service.batch_report
+from service.cli import main
+from tests.conftest import ROOT
+from tests.test_batch_io import HEADERS, row, write_csv
+
+MONTH = ROOT / "fixtures" / "month"
+ARRIVALS_XLSX = MONTH / "arrivals.xlsx"
+ARRIVALS_CSV = MONTH / "arrivals.gb18030.csv"
+FIXTURE_ROWS = 200
+
+
+@pytest.fixture(scope="module")
+def month_output(tmp_path_factory) -> Path:
+    """The fixture month run once from .xlsx, with the HTML report."""
+    directory = tmp_path_factory.mktemp("month")
+    assert main(["batch", str(ARRIVALS_XLSX), "-o", str(directory / "out.xlsx"),
+                 "--report", str(directory / "report.html")]) == 0
+    return directory
+
+
+def sheet_rows(path: Path, index: int) -> list[tuple]:
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(workbook.worksheets[index].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+
+
+def header_index(rows: list[tuple], title: str) -> int:
+    return list(rows[0]).index(title)
+
+
+def test_fixture_xlsx_has_three_sheets_and_charts(month_output):
+    path = month_output / "out.xlsx"
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    names = workbook.sheetnames
+    workbook.close()
+    charts = [n for n in zipfile.ZipFile(path).namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
+
+    assert names == ["计划", "分配与候补", "汇总"]
+    assert len(charts) == 3
+
+
+def test_fixture_one_plan_row_per_input_row(month_output):
+    rows = sheet_rows(month_output / "out.xlsx", 0)
+
+    assert len(rows) == FIXTURE_ROWS + 1
+    assert [r[0] for r in rows[1:]] == list(range(2, FIXTURE_ROWS + 2))
+    assert {r[header_index(rows, "状态")] for r in rows[1:]} == {"成功"}
+
+
+def test_fixture_capacity_never_exceeded(month_output, rulebase):
+    rows = sheet_rows(month_output / "out.xlsx", 1)
+    result, community, item = (header_index(rows, t) for t in ("结果", "社区编号", "项目编号"))
+
+    taken = Counter((r[community], r[item]) for r in rows[1:] if r[result] == "已分配")
+
+    assert taken
+    for (_, item_id), count in taken.items():
+        assert count <= rulebase.items[item_id].capacity
+
+
+def test_fixture_one_item_per_kind(month_output):
+    rows = sheet_rows(month_output / "out.xlsx", 1)
+    result, kind, household = (header_index(rows, t) for t in ("结果", "项目类别", "户编号"))
+
+    per_household = Counter((r[household], r[kind]) for r in rows[1:] if r[result] == "已分配")
+
+    assert max(per_household.values()) == 1
+
+
+def test_fixture_csv_input_same_plans(month_output, tmp_path):
+    assert main(["batch", str(ARRIVALS_CSV), "-o", str(tmp_path / "from_csv.xlsx")]) == 0
+
+    assert sheet_rows(tmp_path / "from_csv.xlsx", 0) == sheet_rows(month_output / "out.xlsx", 0)
+    assert sheet_rows(tmp_path / "from_csv.xlsx", 1) == sheet_rows(month_output / "out.xlsx", 1)
+
+
+def test_html_report_has_three_charts(month_output):
+    page = (month_output / "report.html").read_text(encoding="utf-8")
+
+    assert page.count("data:image/png;base64,") == 3
+    assert "预计指标" in page
+
+
+def test_rerun_gives_identical_files(tmp_path):
+    outputs = []
+    for run in ("a", "b"):
+        directory = tmp_path / run
+        directory.mkdir()
+        for name in ("out.xlsx", "out.csv", "out.jsonl"):
+            assert main(["batch", str(ARRIVALS_CSV), "-o", str(directory / name), "--report",
+                         str(directory / "report.html")]) == 0
+        outputs.append({p.name: p.read_bytes() for p in directory.iterdir()})
+
+    assert outputs[0].keys() == {"out.xlsx", "out.csv", "out.jsonl", "report.html"}
+    assert outputs[0] == outputs[1]
+
+
+@pytest.fixture()
+def messy_csv(tmp_path) -> Path:
+    """Six data rows (two invalid, one repeated id), two blank rows, personal columns, GBK."""
+    headers = HEADERS + ["联系人", "联系电话", "身份证号"]
+    personal = ["王小明", "013912345678", "110101199001011234"]
+    blank = [""] * len(headers)
+    data = [row("H001") + personal, blank, row("H002", 入住日期="下个月") + personal, row("H003") + personal,
+            blank, row("H001") + personal, row("H004", 外籍="不清楚") + personal, row("H005") + personal]
+    return write_csv(tmp_path / "messy.csv", data, "gbk", headers)
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv", "jsonl"])
+def test_row_count_preserved(messy_csv, tmp_path, suffix):
+    output = tmp_path / f"out.{suffix}"
+
+    assert main(["batch", str(messy_csv), "-o", str(output)]) == 0
+
+    if suffix == "xlsx":
+        rows = sheet_rows(output, 0)[1:]
+        numbers, errors = [r[0] for r in rows], [r[-1] for r in rows]
+    elif suffix == "csv":
+        rows = list(csv.reader(output.read_text(encoding="utf-8-sig").splitlines(keepends=True)))[1:]
+        numbers, errors = [int(r[0]) for r in rows], [r[-1] for r in rows]
+    else:
+        lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+        numbers, errors = [line["row"] for line in lines], ["\n".join(line.get("errors", [])) for line in lines]
+    assert numbers == [2, 4, 5, 7, 8, 9]
+    assert [bool(e) for e in errors] == [False, True, False, True, True, False]
+    assert "第 4 行“入住日期”列" in errors[1]
+    assert "与第 2 行重复" in errors[3]
+
+
+def test_personal_data_never_output(messy_csv, tmp_path, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    outputs = [tmp_path / "out.xlsx", tmp_path / "out.csv", tmp_path / "out.jsonl"]
+    for output in outputs:
+        assert main(["batch", str(messy_csv), "-o", str(output), "--report", str(tmp_path / "r.html"), "-vv"]) == 0
+
+    texts = [capsys.readouterr().err, caplog.text, (tmp_path / "r.html").read_text(encoding="utf-8")]
+    texts += [outputs[1].read_text(encoding="utf-8-sig"), outputs[2].read_text(encoding="utf-8")]
+    with zipfile.ZipFile(outputs[0]) as archive:
+        texts += [archive.read(name).decode("utf-8") for name in archive.namelist() if name.endswith(".xml")]
+    for secret in ("王小明", "13912345678", "110101199001011234"):
+        assert not [t for t in texts if secret in t], secret
+
+
+def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
+    output = tmp_path / "out.xlsx"
+    output.write_bytes(b"previous result")
+
+    def crash(batch, path, lang):
+        path.write_bytes(b"half a workbook")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(service.batch_report, "write_xlsx", crash)
+    with pytest.raises(OSError, match="disk full"):
+        main(["batch", str(ARRIVALS_CSV), "-o", str(output)])
+
+    assert output.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
+
+
+def test_file_error_writes_nothing(tmp_path, capsys):
+    bad = write_csv(tmp_path / "bad.csv", [["1", "2"]], headers=["户编号", "社区编号"])
+
+    assert main(["batch", str(bad), "-o", str(tmp_path / "out.xlsx")]) == 1
+
+    assert "缺少必填列" in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_capacity_file_limits_seats(tmp_path):
+    capacity = write_csv(tmp_path / "cap.csv", [["", "grp_fitness_club", "2"], ["C002", "grp_fitness_club", "0"]],
+                         headers=["社区编号", "项目编号", "名额"])
+
+    assert main(["batch", str(ARRIVALS_CSV), "-o", str(tmp_path / "out.xlsx"), "--capacity", str(capacity)]) == 0
+
+    rows = sheet_rows(tmp_path / "out.xlsx", 1)
+    result, community, item = (header_index(rows, t) for t in ("结果", "社区编号", "项目编号"))
+    fitness = Counter(r[community] for r in rows[1:] if r[result] == "已分配" and r[item] == "grp_fitness_club")
+    assert fitness == Counter({"C001": 2})
+
+
+def test_template_round_trip(tmp_path):
+    template = tmp_path / "template.xlsx"
+    assert main(["batch", "template", "-o", str(template)]) == 0
+
+    workbook = openpyxl.load_workbook(template)
+    sheet = workbook.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    values = dict(zip(HEADERS, row("0001")))
+    sheet.append([values.get(h, "") for h in headers])
+    workbook.save(tmp_path / "filled.xlsx")
+
+    assert headers[:2] == ["户编号", "社区编号"]
+    assert main(["batch", str(tmp_path / "filled.xlsx"), "-o", str(tmp_path / "out.jsonl")]) == 0
+    line = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert line["household_id"] == "0001"
+    assert line["status"] == "ok"
+
+
+def test_output_format_unknown(tmp_path, capsys):
+    assert main(["batch", str(ARRIVALS_CSV), "-o", str(tmp_path / "out.txt")]) == 2
+
+    assert ".jsonl" in capsys.readouterr().err
+
+
+def test_libreoffice_opens_output(month_output, tmp_path):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("soffice not installed (Debian: apt-get install libreoffice-calc-nogui)")
+
+    profile = (tmp_path / "profile").as_uri()
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(month_output / "out.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+
+    pdf = (tmp_path / "out.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) > 3
+    if shutil.which("pdftotext") is None:
+        return
+    text = subprocess.run(["pdftotext", str(tmp_path / "out.pdf"), "-"], check=True, capture_output=True,
+                          timeout=60).stdout.decode("utf-8")
+    for expected in ("生活服务推荐理由", "候补顺位", "预计指标", "人群分类户数", "名额与需求", "预计指标与目标"):
+        assert expected in text, expected
