@@ -79,6 +79,7 @@ class _MeaningChecker:
         self.result = CheckedRules()
         self.places: dict[str, _Where] = {}
         self.item_places: dict[str, _Where] = {}
+        self.tags_of_invalid_rules: set[str] = set()
 
     def report(self, place: _Where, code: str, suffix: tuple = (), **params: object) -> None:
         self.result.problems.append(place.loaded.problem(code, place.path + suffix, **params))
@@ -173,8 +174,8 @@ class _MeaningChecker:
     def collect_tags(self) -> tuple[str, ...]:
         """Every tag some `add_tag` sets, including in rules that failed the structure check."""
         tags = {a.add_tag for s in self.files.rulesets for _, r in s.rules for a in r.then if a.add_tag}
-        tags |= {t for s in self.files.rulesets for t in _raw_tags(s)}
-        return tuple(sorted(tags))
+        self.tags_of_invalid_rules = {t for s in self.files.rulesets for t in _raw_tags(s)}
+        return tuple(sorted(tags | self.tags_of_invalid_rules))
 
     def check_rules(self, vocabulary: Vocabulary, segments_known: bool) -> None:
         seen: dict[str, str] = {}
@@ -246,7 +247,7 @@ class _MeaningChecker:
     def check_tags_settable(self, logic: Logic, alive: list[CompiledRule]) -> None:
         """Report tags that conditions match but that only rules unable to fire would set."""
         all_tags = frozenset(self.result.tags)
-        settable: set[str] = set()
+        settable: set[str] = set(self.tags_of_invalid_rules)
         changed = True
         while changed:
             changed = False
@@ -360,10 +361,12 @@ def _eligibility_leaves(item: CatalogueItem, condition: Condition | None) -> lis
 
 
 def _raw_tags(source: RuleSetSource) -> set[str]:
-    """Tags that `add_tag` sets in the raw data, so a rule with a structure error still defines its tags."""
+    """Tags that `add_tag` sets in rules with a structure error, read from the raw data, so they still count as set."""
     data = source.loaded.data if isinstance(source.loaded.data, dict) else {}
     rules = data.get("rules") if isinstance(data.get("rules"), list) else []
-    actions = [a for r in rules if isinstance(r, dict) and isinstance(r.get("then"), list) for a in r["then"]]
+    valid = {index for index, _ in source.rules}
+    invalid = [r for i, r in enumerate(rules) if i not in valid and isinstance(r, dict)]
+    actions = [a for r in invalid if isinstance(r.get("then"), list) for a in r["then"]]
     return {a["add_tag"] for a in actions if isinstance(a, dict) and isinstance(a.get("add_tag"), str)}
 
 
@@ -388,7 +391,7 @@ def _fault_offset(text: str, fault: ConditionFault) -> int:
     return lead + sum(len(line) + 1 for line in lines[:fault.line]) + fault.offset
 
 
-def _problem_in_scalar(loaded: LoadedYaml, path: tuple, value: str, offset: int, code: str, severity: str,
+def _problem_in_scalar(loaded: LoadedYaml, path: tuple, value: str, offset: int, code: str, severity: str, /,
                        **params: object) -> Problem:
     position = scalar_position(loaded, path, value, offset)
     if position is None:

@@ -1,7 +1,8 @@
 """Impact of a rule change: plan a population with the old and the new rules, and compare.
 
-A household is affected when its segment, its listed items, the rank of an item it keeps,
-or its follow-up schedule differ between the two plans. The report counts households per
+A household is affected when its segment or what decided it (a rule, the model, the
+default), its listed items, the rank of an item it keeps, or its follow-up schedule differ
+between the two plans. The report counts households per
 segment move and per gained or lost item, with example household ids, and lists every
 affected household.
 """
@@ -30,6 +31,8 @@ class HouseholdChange(BaseModel):
     household_id: str
     old_segment: str
     new_segment: str
+    old_segment_by: str = Field(description="旧分类的依据：规则 id、model 或 default")
+    new_segment_by: str
     gained: list[str] = Field(default_factory=list, description="新规则下新列入的项目")
     lost: list[str] = Field(default_factory=list, description="新规则下不再列入的项目")
     reranked: list[str] = Field(default_factory=list, description="两边都列入但名次变化的项目")
@@ -53,6 +56,7 @@ class ImpactReport(BaseModel):
     households: int
     affected: int
     segment_moves: dict[str, CountWithExamples] = Field(description="“旧分类 -> 新分类” → 户数")
+    segment_basis: dict[str, CountWithExamples] = Field(description="分类不变、依据改变：“分类: 旧依据 -> 新依据” → 户数")
     gained: dict[str, CountWithExamples] = Field(description="项目 id → 新列入的户数")
     lost: dict[str, CountWithExamples] = Field(description="项目 id → 不再列入的户数")
     reranked: dict[str, CountWithExamples]
@@ -104,14 +108,17 @@ def compare_plans(old: Plan, new: Plan) -> HouseholdChange | None:
         household_id=old.household_id,
         old_segment=old.segment.id,
         new_segment=new.segment.id,
+        old_segment_by=old.segment.rule_id or old.segment.source,
+        new_segment_by=new.segment.rule_id or new.segment.source,
         gained=sorted(set(new_ranks) - set(old_ranks)),
         lost=sorted(set(old_ranks) - set(new_ranks)),
         reranked=sorted(i for i in set(old_ranks) & set(new_ranks) if old_ranks[i] != new_ranks[i]),
         follow_up_added=sorted(new_steps - old_steps),
         follow_up_removed=sorted(old_steps - new_steps),
     )
-    unchanged = (change.old_segment == change.new_segment and not change.gained and not change.lost
-                 and not change.reranked and not change.follow_up_added and not change.follow_up_removed)
+    unchanged = (change.old_segment == change.new_segment and change.old_segment_by == change.new_segment_by
+                 and not change.gained and not change.lost and not change.reranked
+                 and not change.follow_up_added and not change.follow_up_removed)
     return None if unchanged else change
 
 
@@ -122,6 +129,7 @@ def _ranks(plan: Plan) -> dict[str, int]:
 def _report(old: Planner, new: Planner, old_dir: Path, new_dir: Path, population: str, total: int,
             changes: list[HouseholdChange]) -> ImpactReport:
     moves: dict[str, list[str]] = defaultdict(list)
+    basis: dict[str, list[str]] = defaultdict(list)
     gained: dict[str, list[str]] = defaultdict(list)
     lost: dict[str, list[str]] = defaultdict(list)
     reranked: dict[str, list[str]] = defaultdict(list)
@@ -129,6 +137,9 @@ def _report(old: Planner, new: Planner, old_dir: Path, new_dir: Path, population
     for change in changes:
         if change.old_segment != change.new_segment:
             moves[f"{change.old_segment} -> {change.new_segment}"].append(change.household_id)
+        elif change.old_segment_by != change.new_segment_by:
+            key = f"{change.old_segment}: {change.old_segment_by} -> {change.new_segment_by}"
+            basis[key].append(change.household_id)
         for item in change.gained:
             gained[item].append(change.household_id)
         for item in change.lost:
@@ -144,7 +155,7 @@ def _report(old: Planner, new: Planner, old_dir: Path, new_dir: Path, population
         old_dir=display_name(old_dir), new_dir=display_name(new_dir),
         old_version=old.version, new_version=new.version,
         population=population, households=total, affected=len(changes),
-        segment_moves=_counted(moves), gained=_counted(gained), lost=_counted(lost), reranked=_counted(reranked),
+        segment_moves=_counted(moves), segment_basis=_counted(basis), gained=_counted(gained), lost=_counted(lost), reranked=_counted(reranked),
         follow_up_changed=CountWithExamples(count=len(follow_up), examples=follow_up[:EXAMPLES]),
         item_names={item_id: items[item_id].name for item_id in sorted(named)},
         changes=changes,
@@ -162,7 +173,8 @@ def format_impact(report: ImpactReport, lang: str = "zh") -> list[str]:
     lines = [render("diff_title", lang, old=report.old_dir, old_version=report.old_version, new=report.new_dir,
                     new_version=report.new_version, population=report.population, households=report.households),
              render("diff_affected", lang, affected=report.affected, share=f"{share:.1%}")]
-    sections = [("diff_segment_moves", report.segment_moves, False), ("diff_gained", report.gained, True),
+    sections = [("diff_segment_moves", report.segment_moves, False), ("diff_segment_basis", report.segment_basis, False),
+                ("diff_gained", report.gained, True),
                 ("diff_lost", report.lost, True), ("diff_reranked", report.reranked, True)]
     for code, groups, named in sections:
         if not groups:
@@ -188,6 +200,8 @@ def _change_line(change: HouseholdChange) -> str:
     parts = []
     if change.old_segment != change.new_segment:
         parts.append(f"{change.old_segment} -> {change.new_segment}")
+    elif change.old_segment_by != change.new_segment_by:
+        parts.append(f"{change.old_segment}: {change.old_segment_by} -> {change.new_segment_by}")
     parts += [f"+{item}" for item in change.gained] + [f"-{item}" for item in change.lost]
     parts += [f"~{item}" for item in change.reranked]
     steps = len(change.follow_up_added) + len(change.follow_up_removed)

@@ -194,7 +194,7 @@ def _eligibility_text(rulebase: RuleBase, item: CatalogueItem, household: Househ
 
 def _findings(rulebase: RuleBase, item_id: str, action: str, matched_ids: set[str], fact: dict) -> list[RuleFinding]:
     findings = []
-    for rule in rulebase.rules:
+    for rule in sorted(rulebase.rules, key=lambda r: (-r.rule.priority, r.order)):
         for step in rule.rule.then:
             target = getattr(step, action)
             if target is None or target.item != item_id:
@@ -308,7 +308,7 @@ def _finding_lines(finding: RuleFinding, lang: str) -> list[str]:
 def _check_line(check: ConditionCheck, lang: str) -> str:
     mark = "✓" if check.held else "✗"
     return render("explain_check", lang, mark=mark, text=check.text, field=check.field,
-                  actual=_value(check.actual, lang))
+                  actual=format_value(check.actual, lang))
 
 
 def _score_lines(e: Explanation, lang: str) -> list[str]:
@@ -346,7 +346,8 @@ def _term_label(term: ScoreTerm, lang: str) -> str:
     return render(f"explain_term_{term.source}", lang)
 
 
-def _value(value: object, lang: str) -> str:
+def format_value(value: object, lang: str) -> str:
+    """Show a household value to a reader: 是/否, a list joined, （无） for a missing value."""
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("true" if value else "false")
     if isinstance(value, (list, tuple)):

@@ -226,6 +226,9 @@ def _schema_problem(loaded: LoadedYaml, model: type[BaseModel], prefix: tuple, e
     path = prefix + tuple(error["loc"])
     if error["type"] != "extra_forbidden":
         chinese, english = translate_field_error(error)
+        value = error.get("input")
+        if isinstance(value, (str, int, float, bool)) and error["type"] != "missing":
+            chinese, english = f"{chinese}，实际是 {value!r}", f"{english}, got {value!r}"
         return loaded.problem("schema", path, detail_zh=chinese, detail_en=english)
 
     key = str(error["loc"][-1])

@@ -436,6 +436,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "diff_affected": {"zh": "受影响：{affected} 户（{share}）", "en": "affected: {affected} households ({share})"},
     "diff_segment_moves": {"zh": "人群分类变化：", "en": "segment changes:"},
+    "diff_segment_basis": {
+        "zh": "分类不变、判定依据改变（规则 id、model 聚类模型或 default 默认）：",
+        "en": "same segment, decided differently (rule id, model or default):",
+    },
     "diff_gained": {"zh": "新列入的项目：", "en": "items gained:"},
     "diff_lost": {"zh": "不再列入的项目：", "en": "items lost:"},
     "diff_reranked": {"zh": "名次变化的项目：", "en": "items whose rank changed:"},

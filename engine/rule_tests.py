@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import InputError, Problem, translate_field_error
-from engine.explain import condition_checks, explain_item
+from engine.explain import condition_checks, explain_item, format_value
 from engine.inputs import validate_household
 from engine.loader import DEFAULT_RULES_DIR, RuleBase, display_name
 from engine.messages import render
@@ -139,9 +139,10 @@ def load_rule_tests(paths: list[Path], rulebase: RuleBase,
                                                detail_zh=chinese, detail_en=english))
             continue
         for index, test in enumerate(parsed.tests):
-            problems.extend(_check_references(loaded, index, test, rulebase))
+            wrong = _check_references(loaded, index, test, rulebase)
+            problems.extend(wrong)
             household = _household(loaded, index, test, fixtures_dir, problems)
-            if household is not None:
+            if household is not None and not wrong:
                 tests.append(LoadedTest(test, household, loaded, index))
     return tests, problems
 
@@ -289,8 +290,8 @@ def _compare_fired(planner: Planner, loaded_test: LoadedTest, expect: Expectatio
         fact = fact or planner.infer(loaded_test.household).fact
         rule = planner.rulebase.rules_by_id[rule_id]
         checks = condition_checks(rule.condition, fact, only_failing=True)
-        parts = "；".join(f"{c.text}（实际 {c.field} = {c.actual}）" if lang == "zh" else
-                         f"{c.text} (actual {c.field} = {c.actual})" for c in checks)
+        parts = "；".join(f"{c.text}（实际 {c.field} = {format_value(c.actual, lang)}）" if lang == "zh" else
+                         f"{c.text} (actual {c.field} = {format_value(c.actual, lang)})" for c in checks)
         failures.append(render("test_rule_not_fired", lang, at=at("fired", i), rule=rule_id, parts=parts or "-"))
     for i, rule_id in enumerate(expect.not_fired):
         if rule_id in fired:

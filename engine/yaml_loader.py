@@ -10,7 +10,7 @@ tags are rejected with file, line and column.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -120,7 +120,8 @@ def load_yaml_bytes(raw: bytes, name: str) -> LoadedYaml:
         return LoadedYaml(name, None, [], problems=[Problem("yaml_encoding", {"detail": str(exc)}, name)])
 
     loaded = load_yaml_text(text, name)
-    loaded.problems[:0] = problems
+    first_line = loaded.lines[0] if loaded.lines else ""
+    loaded.problems[:0] = [replace(p, source_line=first_line) for p in problems]
     return loaded
 
 
