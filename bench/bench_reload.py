@@ -1,9 +1,9 @@
 """Benchmark hot reload: memory (RSS) and thread count over 1,000 rule reloads.
 
-Works on a private copy of rules/. Each reload writes a new comment into scoring.yaml (so
-every reload builds a new durable_rules ruleset and swaps it in), plans one fixture
-household with the new planner, and every tenth reload first writes a broken rule file so
-that the failure path is exercised too. A second phase drives reloads through the file
+Works on a private copy of rules/. Each reload writes a new comment into scoring.yaml, so
+every reload builds a new durable_rules ruleset and swaps it in. Then it plans one fixture
+household with the new planner. Every tenth reload first writes a broken rule file, so
+that the failure path runs too. A second phase drives reloads through the file
 watcher (`RulesWatcher`) instead of direct calls. The process's RSS and its OS thread count
 (from /proc/self/status, Linux only) are printed every 100 reloads.
 

@@ -7,10 +7,10 @@ p50/p99 latency for each, and the ratio of plan throughput to healthz throughput
 at least 60 %). Both phases run in the same process against the same server, so the ratio
 does not depend on the machine as much as the absolute numbers do.
 
-With `--breakdown`, the server also gets two endpoints that exist only in this benchmark:
-`GET /bench/plan-json` returns a plan computed at start-up (the cost of a plan-sized
-response), and `POST /bench/validated` parses and validates a household like
-`/v1/plans` and returns that same plan without planning (everything but the engine). The
+With `--breakdown`, the server also gets two endpoints that exist only in this benchmark.
+`GET /bench/plan-json` returns a plan computed at start-up, which measures a plan-sized
+response. `POST /bench/validated` parses and validates a household like `/v1/plans` and
+returns that same plan without planning, which measures everything but the engine. The
 gaps between the phases show where a plan request's time goes.
 
 Usage:

@@ -36,7 +36,7 @@ _bearer = HTTPBearer(auto_error=False, description="API 令牌：Authorization: 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a request: the roles of its token (all roles when authentication is off)."""
+    """The sender of a request: the roles of its token, or all roles when authentication is off."""
 
     roles: frozenset[Role]
     authenticated: bool
@@ -50,7 +50,10 @@ class TokenStore:
         self._tokens = [(token.encode(), roles) for token, roles in token_roles.items()]
 
     def roles_for(self, presented: str) -> frozenset[Role] | None:
-        """Return the roles of `presented`, comparing it with every token so timing tells nothing."""
+        """Return the roles of `presented`, or None.
+
+        It is compared with every token, so the response time does not reveal which one matched.
+        """
         candidate = presented.encode("utf-8", "surrogateescape")
         found: frozenset[Role] | None = None
         for token, roles in self._tokens:

@@ -1,9 +1,9 @@
 """One JSON error shape for the whole service, and the one place that maps errors to HTTP.
 
-Every error body is `{"error": {"code", "message", "field", "details"}}`: a stable English
-`code`, a `message` in Chinese (English when `Accept-Language` prefers it), the `field`
-path of the first fault (`members[0].age`) or null, and `details`, a list with one entry
-per fault (field problems, or rule problems with file, line and column) or null.
+Every error body is `{"error": {"code", "message", "field", "details"}}`. `code` is a
+stable English code, and `message` is Chinese, or English when `Accept-Language` prefers it.
+`field` is the path of the first fault (`members[0].age`) or null. `details` has one entry
+per fault (field problems, or rule problems with file, line and column) or is null.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class ApiError(Exception):
-    """An error the service answers with `status` and the catalogue message `message_code`.
+    """An error response: HTTP `status`, a stable `code` and the catalogue message `message_code`.
 
     `params` fill the message; `params_en`, when given, replace them in English, for a
     parameter that is itself a message (the first problem's text).
@@ -84,8 +84,11 @@ class ApiError(Exception):
 
 
 class BodyTooLarge(StarletteHTTPException):
-    """Raised while reading a request body past the limit; a subclass of HTTPException so that
-    FastAPI's body parsing passes it on to the handler instead of turning it into a 400."""
+    """Raised while reading a request body past the limit.
+
+    It subclasses HTTPException because FastAPI's body parsing re-raises those to the
+    exception handlers, and turns any other exception into a bare 400.
+    """
 
     def __init__(self, limit: int):
         super().__init__(status_code=413, detail=f"request body larger than {limit} bytes")
@@ -217,8 +220,8 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodyLimitMiddleware:
     """Reject request bodies above `limit` bytes with 413, before or while they are read.
 
-    A declared Content-Length above the limit is answered at once without reading the body;
-    a chunked body is counted as it arrives and reading stops with `BodyTooLarge`.
+    A declared Content-Length above the limit gets the 413 response at once, without reading
+    the body. A chunked body is counted as it arrives, and reading stops with `BodyTooLarge`.
     """
 
     def __init__(self, app: ASGIApp, limit: int):

@@ -104,7 +104,7 @@ class RequestLogMiddleware:
     """Give each request an id, log one JSON line for it, count it, and turn a crash into a 500.
 
     The request id comes from an `X-Request-ID` header when it is short and plain, else it
-    is generated; it is echoed in the response and stored as `request.state.request_id`.
+    is generated. It is echoed in the response and stored as `request.state.request_id`.
     """
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics, planners: PlannerRegistry):

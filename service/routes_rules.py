@@ -234,7 +234,7 @@ def check_rule_file(rules_dir: Path, relative: str, text: str) -> tuple[RuleBase
     """Check the rules directory with `relative` replaced by (or added as) `text`.
 
     The check runs on a copy in a temporary directory with the engine's own checker, so the
-    result is what `linli rules check` would say after saving the file. Problem file names
+    result is what `linli rules check` would report after saving the file. Problem file names
     are given relative to the rules directory.
     """
     with tempfile.TemporaryDirectory(prefix="linli-validate-") as temp:

@@ -3,7 +3,7 @@
 Rule files are YAML and the segmentation model is JSON; other files are ignored.
 The watcher runs `watchfiles.watch` in one daemon thread. A batch of changes (grouped by
 `debounce_ms`) triggers one `PlannerRegistry.reload`, which swaps the new rules in only if
-they check cleanly; a failed reload is logged by the registry and shown at
+they check cleanly. The registry logs a failed reload and keeps its problems for
 `GET /v1/rules/status`, and the last good version keeps serving.
 """
 

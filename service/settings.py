@@ -1,8 +1,8 @@
 """Service settings: one pydantic-settings class, read once at start-up.
 
 Every field can be set by an environment variable named `LINLI_<FIELD>` (for example
-`LINLI_PORT=8080`) or by the same line in a `.env` file in the working directory;
-the environment wins over the file, and the file wins over the defaults. `linli serve`
+`LINLI_PORT=8080`) or by the same line in a `.env` file in the working directory.
+The environment wins over the file, and the file wins over the defaults. `linli serve`
 options override both. An invalid value stops start-up with the variable and value named.
 
 Fields:
@@ -37,7 +37,7 @@ MIN_TOKEN_LENGTH = 16
 
 
 class Role(StrEnum):
-    """What a token holder may do: caseworkers plan households, rule admins change rules."""
+    """A token's role: caseworkers plan households, rule admins check and reload rules."""
 
     caseworker = "caseworker"
     rule_admin = "rule_admin"

@@ -1,7 +1,7 @@
 """The planner the service uses, swapped atomically when the rules (or their model) are reloaded.
 
 A request takes one lease on the current planner at its start and plans with it to the
-end, so it sees exactly one rule version even if a reload finishes meanwhile. A reload
+end, so it plans with exactly one rule version even if a reload finishes meanwhile. A reload
 builds and checks the new planner first and swaps it in only on success; a bad rule set
 leaves the previous planner serving and is kept as `last_error`. A replaced planner is
 closed (its durable_rules ruleset deleted) when its last lease ends.
@@ -264,8 +264,8 @@ async def get_registry(request: Request) -> PlannerRegistry:
     """FastAPI dependency: the app's `PlannerRegistry`.
 
     Routers added to the app (for example `service.routes_batch` and `service.routes_explain`)
-    use it like this, taking one lease per request so that the whole request sees one rule
-    version and the planner is not closed under it by a reload:
+    use it like this. One lease per request keeps the whole request on one rule version,
+    and a reload cannot close the planner while the lease is held:
 
         from fastapi import APIRouter, Depends
         from service.auth import Permission, require

@@ -1,7 +1,7 @@
 """Property-based requests generated from the OpenAPI spec against a real server on 127.0.0.1.
 
-Every operation except `POST /v1/rules/reload` (which would change the served rules under
-the other examples) gets a bounded number of generated requests; no response may be a 5xx,
+Every operation except `POST /v1/rules/reload` gets a bounded number of generated requests
+(reload would change the served rules under the other examples). No response may be a 5xx,
 and each must match the status codes and schemas the spec documents.
 
 Two checks are off. Negative data: the household model converts by design (0/1 for
@@ -37,9 +37,9 @@ def _spec() -> dict:
         app.state.registry.close()
 
 
-# NOTE: schemathesis.pytest.from_fixture (a schema loaded from the live server's URL) fails
-# under pytest 9.2 with "'Function' object has no attribute '_nodeid'" (schemathesis 4.32.5),
-# so the spec is built at import time; test_served_spec_matches checks it equals the served one.
+# NOTE: schemathesis.pytest.from_fixture, which would load the spec from the live server,
+# fails under pytest 9.2 (schemathesis 4.32.5: "'Function' object has no attribute '_nodeid'").
+# So the spec is built at import time, and test_served_spec_matches checks it equals the served one.
 SPEC = _spec()
 schema = schemathesis.openapi.from_dict(SPEC).exclude(path="/v1/rules/reload")
 

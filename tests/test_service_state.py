@@ -171,7 +171,7 @@ def test_concurrent_plans_see_one_version_during_reloads(registry, rules_dir):
 
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(plan_repeatedly, worker) for worker in range(4)]
-        for round_number in range(10):
+        for round_number in range(6):
             set_needs_weight(rules_dir, 2.5 if round_number % 2 == 0 else 2.0)
             registry.reload()
         stop.set()
