@@ -77,7 +77,7 @@ class SegmentSummary(BaseModel):
 class RulesResponse(BaseModel):
     version: str
     model_version: str | None = Field(description="聚类分群模型的版本；未使用模型时为 null")
-    loaded_at: datetime
+    loaded_at: datetime | None
     rule_count: int
     item_count: int
     rulesets: list[RuleSetSummary]
@@ -154,9 +154,9 @@ async def get_dimensions(registry: PlannerRegistry = Depends(get_registry)) -> D
 @router.get("/rules", response_model=RulesResponse, responses=READ_RESPONSES,
             summary="已加载的规则集与版本", dependencies=[Depends(require(Permission.read))])
 async def get_rules(request: Request, registry: PlannerRegistry = Depends(get_registry)) -> RulesResponse:
-    loaded_at = registry.status().loaded_at
     with registry.lease() as planner:
         model_version = planner.segmenter.version if planner.segmenter is not None else None
+        loaded_at = registry.loaded_at(planner)
         return _rules_summary(planner.rulebase, model_version, loaded_at, request_lang(request.headers))
 
 

@@ -125,6 +125,14 @@ class PlannerRegistry:
             loaded.planner.close()
             logger.debug("closed planner for rule version %s after its last request", loaded.planner.version)
 
+    def loaded_at(self, planner: Planner) -> datetime | None:
+        """Return when `planner` was loaded, while it is current or still leased."""
+        with self._lock:
+            for loaded in (self._current, *self._retired):
+                if loaded is not None and loaded.planner is planner:
+                    return loaded.loaded_at
+        return None
+
     @property
     def version(self) -> str | None:
         loaded = self._current

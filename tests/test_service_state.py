@@ -70,9 +70,11 @@ def test_lease_keeps_old_planner_open_across_swap(registry, rules_dir):
         assert not old.machine.closed
         old.plan(HOUSEHOLDS[0])
         assert registry.status().retired_in_use == 1
+        assert registry.loaded_at(old) is not None
 
     assert old.machine.closed
     assert registry.status().retired_in_use == 0
+    assert registry.loaded_at(old) is None
 
 
 def test_swap_closes_unused_planner_at_once(registry, rules_dir):
