@@ -246,6 +246,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "model written to {path} (version {version}, k={k}, silhouette {score:.4f})",
     },
     "train_card": {"zh": "模型卡：{json}、{markdown}", "en": "model card: {json}, {markdown}"},
+    "train_write": {
+        "zh": "无法写入 {path}：{detail}。请检查目录是否存在、是否有写权限，或用 --out 指定其他文件。",
+        "en": "cannot write {path}: {detail}. Check that the folder exists and is writable, or choose another file with --out.",
+    },
     # Why and why not (`linli explain`, POST /v1/explain)
     "explain_unknown_item": {
         "zh": "目录中没有 id 为“{item}”的项目。相近的 id：{close}。",

@@ -179,7 +179,11 @@ def _read_document(path: Path, display_path: str) -> dict:
 
 
 def _verified_model(document: dict, display_path: str) -> dict:
-    """Return the `model` part after checking it against `content_hash`."""
+    """Return the `model` part after checking it against `content_hash`.
+
+    NOTE: the hash detects damage and hand edits only. It is not a signature, because anyone
+    who can write the rules directory can also write a matching hash.
+    """
     model = document.get("model")
     recorded = document.get("content_hash")
     if not isinstance(model, dict) or not isinstance(recorded, str):
@@ -353,7 +357,8 @@ class SegmentModel:
 
         The confidence is a softmax over negative squared distances to all centres, divided
         by the temperature (the mean squared distance of training households to their own
-        centre), summed over the clusters that carry the same segment.
+        centre), summed over the clusters that carry the same segment. It ranks households by
+        how clearly they sit in their segment but is not a calibrated probability.
         """
         chunks = [self._squared_distances(encoded[start:start + ASSIGN_CHUNK])
                   for start in range(0, len(encoded), ASSIGN_CHUNK)]
@@ -422,6 +427,8 @@ def load_segmenter(rulebase: RuleBase, path: Path | None = None) -> ModelSegment
     if not explicit and not path.is_file():
         return None
 
+    # NOTE: the rule-set version hashes the YAML files only, so a reload that compares
+    # versions does not notice a retrained model file. Restart or force the reload.
     display_path = display_name(path)
     segmenter = ModelSegmenter.from_file(path, display_path)
     check_model_segments(segmenter, set(rulebase.segment_names), display_path)

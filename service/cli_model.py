@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +24,7 @@ from engine.loader import RuleBase, display_name, load_rulebase
 from engine.messages import render
 from engine.model_card import build_card, card_json, card_markdown, unmatched_segments
 from engine.segment_model import MODEL_FILE, SegmentModel, content_hash, dump_model
-from service.cli_common import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, print_rule_errors
+from service.cli_common import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_rule_errors
 
 
 def register(subparsers, common, lang: str) -> None:
@@ -45,12 +46,33 @@ def register(subparsers, common, lang: str) -> None:
     train_parser.add_argument("--out", metavar="FILE", type=Path,
                               help="模型文件（默认：规则目录下的 model/segmenter.json）" if zh
                               else "model file (default: model/segmenter.json in the rules directory)")
-    train_parser.add_argument("--seed", metavar="N", type=int,
+    train_parser.add_argument("--seed", metavar="N", type=_seed,
                               help="随机种子（默认：clustering.yaml 的 seed）" if zh else "random seed (default: seed in clustering.yaml)")
-    train_parser.add_argument("--households", metavar="N", type=int,
+    train_parser.add_argument("--households", metavar="N", type=_positive,
                               help="不指定 --data 时生成的户数（默认：clustering.yaml 的 population）" if zh
                               else "households to generate without --data (default: population in clustering.yaml)")
     train_parser.set_defaults(handler=run_train)
+    parser.set_defaults(handler=lambda args: _print_usage(parser))
+
+
+def _print_usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} < 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    """Accept a seed that both `random.Random` and scikit-learn take: 0 to 2**32 - 1."""
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{value} ∉ [0, 4294967295]")
+    return value
 
 
 def _progress(lang: str):
@@ -93,7 +115,11 @@ def run_train(args) -> int:
         return EXIT_INTERNAL
 
     _print_metrics(result, rulebase, lang)
-    _write(out, text, result, rulebase, settings, version)
+    try:
+        _write(out, text, result, rulebase, settings, version)
+    except OSError as exc:
+        print(render("train_write", lang, path=exc.filename or display_name(out), detail=exc.strerror), file=sys.stderr)
+        return EXIT_INVALID
     print(render("train_written", lang, path=display_name(out), version=version, k=len(result.parameters.clusters),
                  score=result.parameters.training.silhouette), file=sys.stderr)
     print(render("train_card", lang, json=display_name(_card_path(out, ".json")),

@@ -516,3 +516,10 @@ def test_default_model_rebuilds_byte_identically(rulebase, settings, item_ids):
     data = generated_training_data(settings.population, settings.seed, item_ids)
     result = train(data, rulebase, settings, settings.seed)
     assert dump_model(result.parameters) == DEFAULT_MODEL.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("option, value", [("--households", "0"), ("--seed", "-1")])
+def test_cli_train_rejects_bad_number(option, value):
+    result = linli("model", "train", option, value)
+    assert result.returncode == 2
+    assert option in result.stderr
