@@ -32,7 +32,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from engine.errors import (
     FieldProblem,
@@ -438,5 +438,8 @@ def check_against_pipeline(result: TrainingResult, model: SegmentModel, data: Tr
 
 
 def environment() -> dict[str, str]:
-    """Library versions for the model card."""
-    return {"python": platform.python_version(), "scikit_learn": sklearn.__version__, "numpy": np.__version__}
+    """Return the library versions and BLAS kernels that the model's last bits depend on, for the model card."""
+    blas = sorted({f"{pool['internal_api']} {pool.get('version')} {pool.get('architecture')}"
+                   for pool in threadpool_info() if pool["user_api"] == "blas"})
+    return {"python": platform.python_version(), "scikit_learn": sklearn.__version__, "numpy": np.__version__,
+            "blas": "; ".join(blas)}
