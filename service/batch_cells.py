@@ -15,7 +15,11 @@ from datetime import date, datetime, timedelta
 from models.household import Availability, Employment, Occupation, Relation, Structure, Tenure
 
 EXCEL_EPOCH = date(1899, 12, 30)
-"""Day 0 of Excel's 1900 date system; serial 1 is 1900-01-01 once Excel's 1900-02-29 is skipped."""
+"""Day 0 of Excel's 1900 date system for serials from 61 (1900-03-01) on.
+
+Excel counts a fictitious 1900-02-29 as serial 60, so serials below 61 read one day early;
+move-in and wedding dates never fall there.
+"""
 
 MAX_EXCEL_SERIAL = 2_958_465  # 9999-12-31
 

@@ -163,7 +163,7 @@ def header_key(text: object) -> str:
 
 @dataclass
 class SheetInfo:
-    """Where rows come from: display name, format, detected encoding or sheet, row estimate."""
+    """Source of the rows: display name, format, detected encoding or sheet, estimated row count."""
 
     name: str
     format: str

@@ -1,6 +1,8 @@
-"""Write a batch's results: .xlsx (plans, allocations and wait-lists, summary with native
-charts), .csv or .jsonl (one line per input row), and an optional HTML report whose charts
-are the same three as the workbook's, drawn by matplotlib and embedded as base64 PNG.
+"""Write a batch's results as .xlsx, .csv or .jsonl.
+
+The .xlsx has three sheets: plans, allocations with wait-lists, and a summary with native
+charts. The .csv and .jsonl files have one line per input row. The HTML report with the
+same charts lives in `service.batch_html`.
 
 Every file is written to a temporary name beside the target and renamed at the end, so an
 interrupted run never leaves a half-written file under the final name. Workbooks carry a
@@ -251,7 +253,7 @@ def _write_allocation_sheet(sheet, batch: BatchData, lang: str, formats: dict) -
         row += 1
     for wait in waits:
         if row >= EXCEL_MAX_ROWS:
-            # NOTE: a sheet holds 1,048,576 rows; longer wait-lists are cut here (the .jsonl output has them all).
+            # NOTE: a sheet has room for 1,048,576 rows, so longer wait-lists are cut here (the .jsonl output has them all).
             break
         sheet.write_row(row, 0, _allocation_values(batch, lang, wait, text(lang, "result_wait"), wait.place,
                                                    wait.holds_same_kind))

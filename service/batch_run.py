@@ -1,8 +1,8 @@
 """Run one batch end to end: read rows, plan each household, allocate seats, write the outputs.
 
 The CLI (`linli batch`) and the HTTP jobs (`/v1/batch/jobs`) both call `run_batch`.
-Memory stays bounded by the allocator's input: each planned row is spooled to a temporary
-file as one compact JSON line (the full plan only for JSON Lines output), and only the
+Memory grows only with the allocator's input. Each planned row is spooled to a temporary
+file as one compact JSON line (with the full plan only for JSON Lines output). Only the
 applicants, a few counters and the row numbers stay in memory until the output is written.
 """
 
@@ -75,7 +75,7 @@ class BatchSummary:
 
 @dataclass
 class BatchData:
-    """What the writers read: the spooled rows, the allocation and the summary."""
+    """Input of the writers: the spooled rows, the allocation and the summary."""
 
     settings: BatchSettings
     planner: Planner

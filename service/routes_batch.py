@@ -64,7 +64,7 @@ class JobState(StrEnum):
 
 @dataclass
 class BatchJob:
-    """One uploaded batch; `error` holds the (zh, en) message of a failed job."""
+    """One uploaded batch; `error` is the (zh, en) message of a failed job."""
 
     id: str
     directory: Path
@@ -163,7 +163,9 @@ def _job_out(job: BatchJob, lang: str) -> JobOut:
                                                       target=r.indicator.target,
                                                       name=r.indicator.name_en if lang == "en" else r.indicator.name)
                                          for r in s.indicators])
-    error = None if job.error is None else (job.error[1] if lang == "en" else job.error[0])
+    error = None
+    if job.error is not None:
+        error = job.error[1] if lang == "en" else job.error[0]
     return JobOut(job_id=job.id, status=job.state, format=job.output_format, rows_done=job.rows_done,
                   rows_total=job.rows_total, status_url=f"/v1/batch/jobs/{job.id}",
                   result_url=f"/v1/batch/jobs/{job.id}/result" if job.state == JobState.done else None,

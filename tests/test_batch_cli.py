@@ -106,12 +106,12 @@ def test_rerun_gives_identical_files(tmp_path):
     for run in ("a", "b"):
         directory = tmp_path / run
         directory.mkdir()
-        for name in ("out.xlsx", "out.csv", "out.jsonl"):
-            assert main(["batch", str(ARRIVALS_CSV), "-o", str(directory / name), "--report",
-                         str(directory / "report.html")]) == 0
+        assert main(["batch", str(ARRIVALS_CSV), "-o", str(directory / "out.xlsx"), "--report",
+                     str(directory / "report.html")]) == 0
+        assert main(["batch", str(ARRIVALS_CSV), "-o", str(directory / "out.jsonl")]) == 0
         outputs.append({p.name: p.read_bytes() for p in directory.iterdir()})
 
-    assert outputs[0].keys() == {"out.xlsx", "out.csv", "out.jsonl", "report.html"}
+    assert outputs[0].keys() == {"out.xlsx", "out.jsonl", "report.html"}
     assert outputs[0] == outputs[1]
 
 
@@ -240,3 +240,20 @@ def test_libreoffice_opens_output(month_output, tmp_path):
                           timeout=60).stdout.decode("utf-8")
     for expected in ("生活服务推荐理由", "候补顺位", "预计指标", "人群分类户数", "名额与需求", "预计指标与目标"):
         assert expected in text, expected
+
+
+def test_report_without_chinese_font_uses_english(tmp_path, monkeypatch):
+    import service.batch_html
+
+    monkeypatch.setattr(service.batch_html, "cjk_font", lambda: None)
+
+    assert main(["batch", str(ARRIVALS_CSV), "-o", str(tmp_path / "out.csv"), "--report", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").count("data:image/png;base64,") == 3
+
+
+def test_english_labels(tmp_path):
+    assert main(["batch", str(ARRIVALS_XLSX), "-o", str(tmp_path / "out.xlsx"), "--lang", "en"]) == 0
+
+    rows = sheet_rows(tmp_path / "out.xlsx", 0)
+    assert rows[0][:4] == ("Row", "Household id", "Community", "Status")
+    assert rows[1][3] == "ok"
