@@ -52,7 +52,16 @@ def prepare(size: int, seed: int, directory: Path) -> tuple[Path, Path]:
 
 
 def peak_megabytes() -> float:
-    """Peak resident memory of this process; Linux reports ru_maxrss in KiB."""
+    """Peak resident memory of this process in MiB.
+
+    Reads VmHWM from /proc, because Linux keeps ru_maxrss across execve, so a spawned child
+    would report its parent's peak; ru_maxrss (KiB on Linux) is the fallback elsewhere.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -519,8 +519,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a need score is an integer 0-4, a level ({levels}) or 未知 (unknown), got '{value}'.",
     },
     "batch_bad_member": {
-        "zh": "第 {index} 位成员“{value}”：{detail}",
-        "en": "member {index} '{value}': {detail}",
+        "zh": "第 {index} 位成员：{detail}",
+        "en": "member {index}: {detail}",
     },
     "batch_member_relation": {
         "zh": "第一个词应是与户主的关系（{allowed}）。示例：户主 34 白领 在业；配偶 32；子女 4",
@@ -531,8 +531,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "age missing or outside 0-120; write a number such as 34 or 34岁.",
     },
     "batch_member_word": {
-        "zh": "不认识的词“{word}”。关系后可写：年龄、职业（{occupations}）、就业（{employments}）、慢病、残疾、语言:英语。",
-        "en": "unknown word '{word}'. After the relation write: age, occupation ({occupations}), employment ({employments}), 慢病 (chronic illness), 残疾 (disability), 语言:英语 (languages).",
+        "zh": "第 {position} 个词无法识别（为保护个人信息，不显示原文）。关系后可写：年龄、职业（{occupations}）、就业（{employments}）、慢病、残疾、语言:英语。",
+        "en": "word {position} is not recognised (not shown, to protect personal data). After the relation write: age, occupation ({occupations}), employment ({employments}), 慢病 (chronic illness), 残疾 (disability), 语言:英语 (languages).",
+    },
+    "batch_member_language": {
+        "zh": "“语言:”后的第 {position} 个语言无法识别。可用：{allowed}，或两三个字母的语言代码（如 en）。",
+        "en": "language {position} after '语言:' is not recognised. Allowed: {allowed}, or a two- or three-letter code such as en.",
     },
     "batch_duplicate_id": {
         "zh": "户编号“{value}”与第 {first} 行重复。每户只登记一行，请删除或改正其中一行。",

@@ -292,23 +292,24 @@ def _parse_member(text: str, index: int) -> dict[str, object]:
     words = [w for w in MEMBER_WORD_SEPARATORS.split(text) if w]
     relation = find_label(RELATION_LABELS, words[0])
     if relation is None:
-        raise _member_fault(index, text, "batch_member_relation", allowed=allowed_text(RELATION_LABELS))
+        raise _member_fault(index, "batch_member_relation", allowed=allowed_text(RELATION_LABELS))
 
     member: dict[str, object] = {"relation": relation}
-    for word in words[1:]:
-        _read_member_word(member, word, index, text)
+    for position, word in enumerate(words[1:], start=2):
+        _read_member_word(member, word, index, position)
     if "age" not in member:
-        raise _member_fault(index, text, "batch_member_age")
+        raise _member_fault(index, "batch_member_age")
     if member.get("occupation") in (Occupation.retired, Occupation.student) and "employment" not in member:
         member["employment"] = {Occupation.retired: Employment.retired, Occupation.student: Employment.student}[member["occupation"]]
     return member
 
 
-def _read_member_word(member: dict[str, object], word: str, index: int, text: str) -> None:
+def _read_member_word(member: dict[str, object], word: str, index: int, position: int) -> None:
+    """Read one word after the relation. Unknown words are never quoted back: they may be names."""
     age = re.fullmatch(r"(\d{1,3})(?:岁|周岁)?", word)
     if age:
         if int(age.group(1)) > 120:
-            raise _member_fault(index, text, "batch_member_age")
+            raise _member_fault(index, "batch_member_age")
         member["age"] = int(age.group(1))
         return
     if word in CHRONIC_WORDS:
@@ -318,36 +319,40 @@ def _read_member_word(member: dict[str, object], word: str, index: int, text: st
         member["disability"] = True
         return
     if word.startswith("语言:"):
-        member["languages"] = _languages(word.removeprefix("语言:"), index, text)
+        member["languages"] = _languages(word.removeprefix("语言:"), index)
         return
     for key, labels in (("occupation", OCCUPATION_LABELS), ("employment", EMPLOYMENT_LABELS)):
         found = find_label(labels, word)
         if found is not None:
             member[key] = found
             return
-    raise _member_fault(index, text, "batch_member_word", word=shorten(word, 12),
+    raise _member_fault(index, "batch_member_word", position=position,
                         occupations=allowed_text(OCCUPATION_LABELS), employments=allowed_text(EMPLOYMENT_LABELS))
 
 
-def _languages(text: str, index: int, member_text: str) -> list[str]:
+def _languages(text: str, index: int) -> list[str]:
     codes = []
-    for word in (w for w in LANGUAGE_SEPARATORS.split(text) if w):
+    for position, word in enumerate((w for w in LANGUAGE_SEPARATORS.split(text) if w), start=1):
         code = find_label(LANGUAGE_LABELS, word) or (word.lower() if re.fullmatch(r"[A-Za-z]{2,3}", word) else None)
         if code is None:
-            raise _member_fault(index, member_text, "batch_bad_choice", value=shorten(word, 12),
+            raise _member_fault(index, "batch_member_language", position=position,
                                 allowed=allowed_text(LANGUAGE_LABELS))
         codes.append(code)
     return list(dict.fromkeys(codes)) or ["zh"]
 
 
 class MemberFault(CellFault):
-    """A fault inside one member of the members column; `detail_code` names the fault itself."""
+    """A fault inside one member of the members column; `detail_code` names the fault itself.
 
-    def __init__(self, index: int, text: str, detail_code: str, detail_params: dict[str, object]):
-        super().__init__("batch_bad_member", index=index, value=shorten(text))
+    The member's text is not quoted in the message, because caseworkers sometimes write
+    names into this column.
+    """
+
+    def __init__(self, index: int, detail_code: str, detail_params: dict[str, object]):
+        super().__init__("batch_bad_member", index=index)
         self.detail_code = detail_code
         self.detail_params = detail_params
 
 
-def _member_fault(index: int, text: str, code: str, **params: object) -> MemberFault:
-    return MemberFault(index, text, code, params)
+def _member_fault(index: int, code: str, **params: object) -> MemberFault:
+    return MemberFault(index, code, params)

@@ -101,7 +101,6 @@ def run_batch(input_path: Path, output_path: Path, planner: Planner, *, output_f
         BatchFileError: the input or capacity file cannot be read as a whole.
         RuleSetError: `batch.yaml` beside the rules is invalid.
     """
-    from service.batch_html import write_html_report
     from service.batch_report import write_output
 
     settings = load_batch_settings(planner.rulebase)
@@ -119,6 +118,8 @@ def run_batch(input_path: Path, output_path: Path, planner: Planner, *, output_f
         started = time.perf_counter()
         write_output(batch, output_path, output_format, lang)
         if report_path is not None:
+            from service.batch_html import write_html_report  # matplotlib is loaded only for a report
+
             write_html_report(batch, report_path, lang)
         batch.summary.write_seconds = time.perf_counter() - started
     logger.info("batch %s: %d rows, %d planned, %d failed, %d seats, %d wait-listed; plan %.1f s, allocate %.2f s, "

@@ -298,3 +298,13 @@ def test_capacity_sheet_errors_located(tmp_path, rulebase, settings):
     assert "第 2 行“剩余名额”列" in message
     assert "第 3 行“项目编号”列" in message
     assert "svc_gas" in message
+
+
+def test_member_error_hides_words(tmp_path, rulebase, settings):
+    rows, _ = read(write_csv(tmp_path / "in.csv", [row("H001", 家庭成员="户主 张三丰 34"),
+                                                   row("H002", 家庭成员="李四 34")]), rulebase, settings)
+
+    first, second = rows[0].problems[0], rows[1].problems[0]
+    assert "第 2 个词" in first.message_zh
+    assert "张三丰" not in first.message_zh + first.message_en
+    assert "李四" not in second.message_zh + second.message_en
