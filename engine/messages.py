@@ -691,6 +691,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "配置项 {name} 的取值 {value} 无效：{detail}",
         "en": "invalid value {value} for setting {name}: {detail}",
     },
+    "serve_unknown_setting": {
+        "zh": "警告：忽略了不认识的配置项 {name}。{hint}",
+        "en": "warning: ignored the unknown setting {name}. {hint}",
+    },
     "serve_rules_invalid": {
         "zh": "规则目录 {path} 有错误，服务未启动。请修正上面列出的错误，或用 linli rules check 检查。",
         "en": "the rules in {path} have errors, so the service did not start. Fix the errors above; `linli rules check` lists them too.",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import sys
+from pathlib import Path
 
 import uvicorn
+from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from engine.errors import RuleSetError, translate_field_error
@@ -76,12 +80,33 @@ def load_settings(args) -> Settings | None:
         "watch_rules": args.watch_rules,
         "rules_dir": args.rules,
     }
+    for name in unknown_variables(args.env_file):
+        print(render("serve_unknown_setting", args.lang, name=name, hint=_hint(name, args.lang)), file=sys.stderr)
     try:
         return Settings(_env_file=args.env_file, **{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             print(setting_message(error, args.lang), file=sys.stderr)
         return None
+
+
+def unknown_variables(env_file: str | None) -> list[str]:
+    """List LINLI_* names in the environment or the .env file that are no setting (typos, usually)."""
+    names = {name for name in os.environ if name.startswith("LINLI_")}
+    if env_file and Path(env_file).is_file():
+        names |= {name for name in dotenv_values(env_file) if name.startswith("LINLI_")}
+    return sorted(names - set(_known_variables()))
+
+
+def _known_variables() -> list[str]:
+    return [f"LINLI_{field.upper()}" for field in Settings.model_fields]
+
+
+def _hint(name: str, lang: str) -> str:
+    close = difflib.get_close_matches(name, _known_variables(), n=1)
+    if not close:
+        return ""
+    return f"是否想写 {close[0]}？" if lang == "zh" else f"Did you mean {close[0]}?"
 
 
 def setting_message(error: dict, lang: str) -> str:

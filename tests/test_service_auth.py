@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from service.app import create_app
 from service.auth import TokenStore
-from service.cli_serve import setting_message
+from service.cli_serve import setting_message, unknown_variables
 from service.settings import Role, Settings, is_loopback
 from tests.service_support import CASEWORKER, CASEWORKER_TOKEN, RULE_ADMIN, TOKENS, fixture_households
 
@@ -158,3 +159,13 @@ def test_tokens_file_with_unknown_role_rejected(tmp_path):
     message = setting_message(caught.value.errors(include_url=False)[0], "zh")
     assert "未知角色 'boss'" in message
     assert "file-token" not in message
+
+
+def test_unknown_variables_listed(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("LINLI_PROT=9000\nOTHER_TOOL=1\nLINLI_PORT=9001\n", encoding="utf-8")
+    for name in [name for name in os.environ if name.startswith("LINLI_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LINLI_WATCH_RULE", "true")
+
+    assert unknown_variables(str(env_file)) == ["LINLI_PROT", "LINLI_WATCH_RULE"]
