@@ -2,8 +2,8 @@
 
 A request takes one lease on the current planner at its start and plans with it to the
 end, so it plans with exactly one rule version even if a reload finishes meanwhile. A reload
-builds and checks the new planner first and swaps it in only on success; a bad rule set
-leaves the previous planner serving and is kept as `last_error`. A replaced planner is
+builds and checks the new planner first and swaps it in only on success. After a failed
+reload the previous planner keeps serving, and the problems are kept as `last_error`. A replaced planner is
 closed (its durable_rules ruleset deleted) when its last lease ends.
 """
 
