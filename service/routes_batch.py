@@ -20,13 +20,16 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
@@ -40,7 +43,17 @@ from service.state import PlannerRegistry, get_registry
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1/batch", tags=["批量匹配 batch"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Delete the job files when the app stops; FastAPI runs a router's lifespan inside the app's."""
+    yield
+    jobs: BatchJobs | None = getattr(app.state, "batch_jobs", None)
+    if jobs is not None:
+        jobs.close()
+
+
+router = APIRouter(prefix="/v1/batch", tags=["批量匹配 batch"], lifespan=_lifespan)
 
 KEPT_JOBS = 20
 MAX_WAITING_JOBS = 4
@@ -92,6 +105,12 @@ class BatchJobs:
     lock: threading.Lock = field(default_factory=threading.Lock)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-batch"))
+
+    def close(self) -> None:
+        """Drop queued jobs and delete every job's files; a running job fails when its files go."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+        logger.info("batch jobs closed: %d jobs and their files deleted", len(self.jobs))
 
     def waiting(self) -> int:
         return sum(1 for job in self.jobs.values() if job.state in (JobState.queued, JobState.running))
