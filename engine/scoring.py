@@ -38,23 +38,25 @@ class _Candidate:
     item: CatalogueItem
     votes: list[_RuleVote]
     needs_value: float
-    need_parts: list[tuple[str, int, int]]
+    needs: dict[str, int]
     peer_rate: float
     peer_value: float
 
 
 def _recommendation(rulebase: RuleBase, candidate: _Candidate, rank: int, peer_label: str) -> Recommendation:
     item = candidate.item
-    terms = [ScoreTerm(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
+    terms = [ScoreTerm.model_construct(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
                        rule_line=v.rule.line, reason=f"{v.reason}（规则 {v.rule.id}「{v.rule.rule.name}」）")
              for v in candidate.votes]
     if candidate.needs_value:
-        terms.append(ScoreTerm(source="needs", value=candidate.needs_value,
-                               reason=_needs_reason(rulebase, candidate.need_parts)))
+        terms.append(ScoreTerm.model_construct(source="needs", value=candidate.needs_value,
+                               reason=_needs_reason(rulebase, need_match(item, candidate.needs)[1])))
     if candidate.peer_value:
-        terms.append(ScoreTerm(source="peer", value=candidate.peer_value,
+        terms.append(ScoreTerm.model_construct(source="peer", value=candidate.peer_value,
                                reason=f"{peer_label}中 {candidate.peer_rate:.0%} 参加了{item.name}"))
-    return Recommendation(
+    # Built with model_construct: every value comes from checked rules and catalogue, and
+    # validating thousands of nested terms per batch cost more than the rest of scoring.
+    return Recommendation.model_construct(
         item_id=item.id, kind=item.kind, name=item.name, rank=rank, score=candidate.score,
         rules=[v.rule.id for v in candidate.votes], reasons=[t.reason for t in terms], terms=terms,
         procedure=item.procedure, contact=item.contact, schedule=item.schedule,
@@ -72,6 +74,19 @@ def need_match(item: CatalogueItem, needs: dict[str, int]) -> tuple[float, list[
     total = sum(n * c for _, _, n, c in parts) / MAX_NEED_PRODUCT
     parts.sort(key=lambda p: (-p[2] * p[3], p[0]))
     return total, [(d, n, c) for _, d, n, c in parts]
+
+
+def _coverage_pairs(rulebase: RuleBase) -> list[tuple[CatalogueItem, tuple[tuple[str, int], ...]]]:
+    """List each item with its non-zero (dimension, coverage) pairs, built once per rule base.
+
+    The table is stored on the rule base object because every plan scores every item.
+    """
+    table = rulebase.__dict__.get("_coverage_pairs")
+    if table is None:
+        table = [(item, tuple((d, item.coverage[d]) for d in NEED_DIMENSIONS if item.coverage.get(d)))
+                 for item in rulebase.items.values()]
+        rulebase.__dict__["_coverage_pairs"] = table
+    return table
 
 
 def eligibility_failure(rulebase: RuleBase, item: CatalogueItem, household: Household, fact: dict) -> str | None:
@@ -109,8 +124,8 @@ def rank_items(rulebase: RuleBase, household: Household, fact: dict, needs: dict
 
     removed: list[Removed] = []
     ranked: dict[ItemKind, list[_Candidate]] = defaultdict(list)
-    for order, item in enumerate(rulebase.items.values()):
-        match_value, parts = need_match(item, needs)
+    for order, (item, pairs) in enumerate(_coverage_pairs(rulebase)):
+        match_value = sum(needs[d] * c for d, c in pairs if needs[d] > 0) / MAX_NEED_PRODUCT
         item_votes = votes.get(item.id, [])
         if not item_votes and match_value < config.min_need_match:
             continue
@@ -131,7 +146,7 @@ def rank_items(rulebase: RuleBase, household: Household, fact: dict, needs: dict
         rate = (peer_rates or {}).get(item.id, 0.0)
         peer_value = round(config.peer_weight * rate, 4) if rate else 0.0
         score = round(sum(v.weight for v in item_votes) + needs_value + peer_value, 4)
-        ranked[item.kind].append(_Candidate(score, order, item, item_votes, needs_value, parts, rate, peer_value))
+        ranked[item.kind].append(_Candidate(score, order, item, item_votes, needs_value, needs, rate, peer_value))
 
     # Only the top items of each kind become output models; the rest stay plain tuples.
     result: dict[ItemKind, list[Recommendation]] = {}
