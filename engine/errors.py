@@ -117,11 +117,45 @@ def dotted_path(loc: tuple[str | int, ...]) -> str:
     return text or "$"
 
 
+_DATE_DETAILS_ZH = {
+    "month value is outside expected range": "月份超出 1–12",
+    "day value is outside expected range": "日期超出该月的天数",
+    "input is too short": "内容不完整",
+    "input is too long": "多了字符",
+    "invalid character in year": "年份中有无效字符",
+    "invalid character in month": "月份中有无效字符",
+    "invalid character in day": "日中有无效字符",
+}
+
+
+def _shown_value(value: object) -> str:
+    """Show an input value inside a Chinese message, naming empty values instead of printing nothing."""
+    if value is None:
+        return "空值（null）"
+    if isinstance(value, str) and not value.strip():
+        return "空白"
+    return str(value)
+
+
+def _choices_zh(expected: str) -> str:
+    """Turn pydantic's "'a', 'b' or 'c'" into "a、b、c"."""
+    return expected.replace(" or ", ", ").replace("'", "").replace(", ", "、")
+
+
 def translate_field_error(error: dict) -> tuple[str, str]:
     """Return the Chinese and English message for one pydantic error dict."""
     context = dict(error.get("ctx") or {})
-    context.setdefault("value", error.get("input"))
-    template = FIELD_ERRORS_ZH.get(error["type"])
+    context["value"] = _shown_value(context.get("value", error.get("input")))
+    if "expected" in context:
+        context["expected"] = _choices_zh(str(context["expected"]))
+    detail = str(context.get("error", ""))
+    context["detail"] = next((zh for en, zh in _DATE_DETAILS_ZH.items() if detail.startswith(en)), detail)
+
+    kind = error["type"]
+    loc = tuple(error.get("loc", ()))
+    if kind == "missing" and len(loc) >= 2 and loc[-2] == "needs":
+        kind = "missing_need"
+    template = FIELD_ERRORS_ZH.get(kind)
     if template is None:
         chinese = f"取值无效：{error['msg']}"
     else:
@@ -132,9 +166,24 @@ def translate_field_error(error: dict) -> tuple[str, str]:
     return chinese, error["msg"]
 
 
+def _is_consequence(error: dict, errors: list[dict]) -> bool:
+    """Tell whether `error` only repeats another one.
+
+    Pydantic checks a tuple's minimum length after dropping invalid items, so one bad member
+    also yields "at least 1 item" for `members`, although the member is there.
+    """
+    if error["type"] != "too_short":
+        return False
+    loc = tuple(error["loc"])
+    return any(len(other["loc"]) > len(loc) and tuple(other["loc"][:len(loc)]) == loc for other in errors)
+
+
 def input_error_from_validation(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InputError:
+    errors = exc.errors(include_url=False)
     problems = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
+        if _is_consequence(error, errors):
+            continue
         chinese, english = translate_field_error(error)
         problems.append(FieldProblem(dotted_path(prefix + tuple(error["loc"])), error["type"], chinese, english))
     return InputError(problems)

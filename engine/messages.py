@@ -473,8 +473,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "coverage_kind_gap": {"zh": "  {kind}：{count} 户，例如 {examples}", "en": "  {kind}: {count} households, e.g. {examples}"},
     # Input
+    "input_empty": {
+        "zh": "输入为空：没有读到任何内容。请提供一户家庭的 JSON 对象，示例见 fixtures/households/。",
+        "en": "input is empty. Provide one household as a JSON object; examples are in fixtures/households/.",
+    },
+    "input_not_found": {
+        "zh": "找不到文件 {path}。请检查路径；示例家庭在 fixtures/households/ 目录下。",
+        "en": "file {path} not found. Check the path; example households are in fixtures/households/.",
+    },
+    "input_not_utf8": {
+        "zh": "文件 {path} 不是 UTF-8 编码（第 {position} 个字节无法解码）。请用 UTF-8 编码另存后重试。",
+        "en": "file {path} is not UTF-8 (byte {position} cannot be decoded). Save it as UTF-8 and retry.",
+    },
     "input_json": {
-        "zh": "JSON 格式错误（第 {line} 行第 {column} 列）：{detail}。",
+        "zh": "JSON 格式错误（第 {line} 行第 {column} 列）：{detail_zh}。",
         "en": "invalid JSON at line {line}, column {column}: {detail}.",
     },
     "input_file": {
@@ -704,9 +716,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 # Pydantic error types, translated. The English side keeps pydantic's own message.
 FIELD_ERRORS_ZH: dict[str, str] = {
     "missing": "缺少必填字段",
+    "missing_need": "缺少需求分值：请填 0–4（0 无需求、1 低、2 中、3 高、4 紧急），调查没有覆盖时写 \"unknown\"",
     "extra_forbidden": "不认识的字段，请检查拼写或删除",
     "int_type": "应为整数",
-    "int_parsing": "应为整数",
+    "int_parsing": "应为整数，请用阿拉伯数字书写（例如 70），实际是 {value}",
     "int_from_float": "应为整数",
     "float_type": "应为数字",
     "float_parsing": "应为数字",
@@ -724,8 +737,8 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "less_than_equal": "应不大于 {le}",
     "enum": "取值应为 {expected} 之一",
     "literal_error": "取值应为 {expected} 之一",
-    "date_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
+    "date_parsing": "日期无效（{detail}），应写成 YYYY-MM-DD，例如 2026-11-05",
+    "date_from_datetime_parsing": "日期无效（{detail}），应写成 YYYY-MM-DD，例如 2026-11-05",
     "date_type": "日期格式应为 YYYY-MM-DD，例如 2026-11-05",
     "list_type": "应为列表",
     "tuple_type": "应为列表",

@@ -96,11 +96,21 @@ def eligibility_failure(rulebase: RuleBase, item: CatalogueItem, household: Hous
         low = rule.min_age if rule.min_age is not None else 0
         high = rule.max_age if rule.max_age is not None else 200
         if not any(low <= m.age <= high for m in household.members):
-            return f"适用年龄 {low}–{high} 岁，家庭中没有该年龄段的成员"
+            return f"{_age_range_text(rule.min_age, rule.max_age)}，家庭中没有该年龄段的成员"
     condition = rulebase.item_conditions.get(item.id)
     if condition is not None and not evaluate(condition, fact):
-        return f"不符合适用条件：{rule.when}" + (f"（{rule.note}）" if rule.note else "")
+        if rule.note:
+            return f"不符合适用条件：{rule.note.rstrip('。')}（条件 {rule.when}）"
+        return f"不符合适用条件：{rule.when}"
     return None
+
+
+def _age_range_text(low: int | None, high: int | None) -> str:
+    if high is None:
+        return f"适用于 {low} 岁及以上"
+    if low is None or low == 0:
+        return f"适用于 {high} 岁及以下"
+    return f"适用年龄 {low}–{high} 岁"
 
 
 def _needs_reason(rulebase: RuleBase, parts: list[tuple[str, int, int]]) -> str:

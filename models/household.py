@@ -7,6 +7,7 @@ serialisation and from every log line, and nothing in the engine reads them.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -46,6 +47,24 @@ def _check_need(value: object) -> int | str:
         raise PydanticCustomError("need_score", "need score must be an integer 0-4 or \"unknown\", got {value}", {"value": value})
     return value
 
+
+_DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+def _normalise_date(value: object) -> object:
+    """Accept the ways dates are written on Chinese forms: 2026/3/5, 2026.3.5, 2026年3月5日.
+
+    Anything else passes unchanged, so pydantic reports it with its usual date error.
+    """
+    if isinstance(value, str):
+        match = _DATE_TEXT.match(value)
+        if match:
+            year, month, day = match.groups()
+            return f"{year}-{int(month):02d}-{int(day):02d}"
+    return value
+
+
+FormDate = Annotated[date, BeforeValidator(_normalise_date)]
 
 NeedValue = Annotated[int | Literal["unknown"], BeforeValidator(_check_need)]
 
@@ -159,8 +178,8 @@ class Household(_Strict):
     community_id: str = Field(min_length=1, max_length=64, description="社区编号")
     structure: Structure
     tenure: Tenure
-    move_in_date: date
-    married_on: date | None = Field(default=None, description="结婚登记日期，用于判断新婚（两年内）")
+    move_in_date: FormDate
+    married_on: FormDate | None = Field(default=None, description="结婚登记日期，用于判断新婚（两年内）")
     foreign_resident: bool = False
     members: tuple[Member, ...] = Field(min_length=1, max_length=30)
     interests: tuple[str, ...] = ()

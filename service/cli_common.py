@@ -16,13 +16,17 @@ EXIT_INTERNAL = 3
 
 def read_text(name: str, lang: str) -> str | None:
     """Read a UTF-8 file, or standard input for "-"; print a message and return None on failure."""
+    shown = "<stdin>" if name == "-" else name
     try:
-        if name == "-":
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        return Path(name).read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(render("input_file", lang, path=name, detail=exc), file=sys.stderr)
-        return None
+        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        return raw.decode("utf-8-sig")
+    except FileNotFoundError:
+        print(render("input_not_found", lang, path=shown), file=sys.stderr)
+    except UnicodeDecodeError as exc:
+        print(render("input_not_utf8", lang, path=shown, position=exc.start + 1), file=sys.stderr)
+    except OSError as exc:
+        print(render("input_file", lang, path=shown, detail=exc.strerror or exc), file=sys.stderr)
+    return None
 
 
 def print_rule_errors(problems: list[Problem], lang: str) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from engine.errors import InputError, RuleSetError
-from engine.inputs import parse_households
-from engine.messages import render
+from engine.inputs import load_json, parse_households, validate_each, validate_household
 from engine.planner import build_planner
 from service.cli_common import EXIT_INVALID, EXIT_OK, print_rule_errors, read_text
+from models.plan import Plan
 from service.report import plan_to_text
 
 
@@ -32,12 +31,14 @@ def run(args) -> int:
     text = read_text(args.file, args.lang)
     if text is None:
         return EXIT_INVALID
+    source = "<stdin>" if args.file == "-" else args.file
     try:
-        households, is_list = parse_households(text)
+        data = load_json(text)
+        if not isinstance(data, (dict, list)):
+            parse_households(text)  # raises the "not an object" error
+        items = validate_each(data) if isinstance(data, list) else [validate_household(data)]
     except InputError as exc:
-        source = "<stdin>" if args.file == "-" else args.file
-        for problem in exc.problems:
-            print(f"{source}: {problem.path}: {problem.message(args.lang)}", file=sys.stderr)
+        _print_problems(source, exc, args.lang)
         return EXIT_INVALID
 
     try:
@@ -46,10 +47,43 @@ def run(args) -> int:
         print_rule_errors(exc.problems, args.lang)
         return EXIT_INVALID
 
-    plans = [planner.plan(h) for h in households]
+    # One entry out for each household in: a plan, or the errors that stopped it.
+    results = [item if isinstance(item, InputError) else planner.plan(item) for item in items]
+    for item in results:
+        if isinstance(item, InputError):
+            _print_problems(source, item, args.lang)
+    failed = any(isinstance(item, InputError) for item in results)
+
     if args.format == "text":
-        sys.stdout.write("\n".join(p_text for p_text in map(plan_to_text, plans)))
-        return EXIT_OK
-    payload = [p.model_dump(mode="json") for p in plans] if is_list else plans[0].model_dump(mode="json")
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
-    return EXIT_OK
+        names = {item_id: item.name for item_id, item in planner.rulebase.items.items()}
+        entries = [_text_entry(index, item, args.lang, names, planner.rulebase.dimension_names)
+                   for index, item in enumerate(results)]
+        sys.stdout.write("\n".join(entries))
+    elif isinstance(data, list):
+        payload = [_json_entry(index, item, data[index], args.lang) for index, item in enumerate(results)]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    elif not failed:
+        sys.stdout.write(json.dumps(results[0].model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _print_problems(source: str, error: InputError, lang: str) -> None:
+    for problem in error.problems:
+        where = "" if problem.path == "$" else f" {problem.path}:"
+        print(f"{source}:{where} {problem.message(lang)}", file=sys.stderr)
+
+
+def _json_entry(index: int, item: Plan | InputError, raw: object, lang: str) -> dict:
+    if isinstance(item, Plan):
+        return item.model_dump(mode="json")
+    household_id = raw.get("household_id") if isinstance(raw, dict) else None
+    return {"index": index, "household_id": household_id if isinstance(household_id, str) else None,
+            "errors": [problem.to_dict(lang) for problem in item.problems]}
+
+
+def _text_entry(index: int, item: Plan | InputError, lang: str, item_names: dict[str, str],
+                dimension_names: dict[str, str]) -> str:
+    if isinstance(item, Plan):
+        return plan_to_text(item, item_names, dimension_names)
+    title = f"第 {index + 1} 户家庭无法生成计划：" if lang == "zh" else f"household {index + 1} could not be planned:"
+    return "\n".join([title] + [f"  {p.path}: {p.message(lang)}" for p in item.problems]) + "\n"

@@ -9,7 +9,11 @@ from models.rules import PHASE_LABELS_ZH
 _SOURCE_ZH = {"rule": "规则判定", "model": "聚类模型", "default": "默认分类"}
 
 
-def plan_to_text(plan: Plan) -> str:
+def plan_to_text(plan: Plan, item_names: dict[str, str] | None = None,
+                 dimension_names: dict[str, str] | None = None) -> str:
+    """Render one plan; `item_names` and `dimension_names` give Chinese names for ids when known."""
+    item_names = item_names or {}
+    dimension_names = dimension_names or {}
     lines = [f"家庭 {plan.household_id}（社区 {plan.community_id}）的融入计划", ""]
 
     segment = plan.segment
@@ -22,7 +26,7 @@ def plan_to_text(plan: Plan) -> str:
     if plan.tags:
         lines.append(f"标签：{'、'.join(plan.tags)}")
     if plan.unknown_needs:
-        lines.append(f"需求待补充调查：{'、'.join(plan.unknown_needs)}")
+        lines.append(f"需求待补充调查：{'、'.join(dimension_names.get(d, d) for d in plan.unknown_needs)}")
 
     for kind, recommendations in plan.recommendations.items():
         if not recommendations:
@@ -36,7 +40,9 @@ def plan_to_text(plan: Plan) -> str:
     if plan.removed:
         lines += ["", "【未列入的项目】"]
         for removed in plan.removed:
-            lines.append(f"  - {removed.item_id}：{removed.reason}")
+            name = item_names.get(removed.item_id)
+            label = f"{name}（{removed.item_id}）" if name else removed.item_id
+            lines.append(f"  - {label}：{removed.reason}")
 
     if plan.follow_up:
         lines += ["", "【跟进日程】"]

@@ -58,7 +58,8 @@ def test_missing_need_is_error_naming_field():
     result = linli("plan", "-", stdin=json.dumps(household))
     assert result.returncode == 1
     assert "needs.safety" in result.stderr
-    assert "缺少必填字段" in result.stderr
+    assert "缺少需求分值" in result.stderr
+    assert '"unknown"' in result.stderr
     assert result.stdout == ""
 
 
@@ -114,3 +115,61 @@ def test_rules_check_speaks_requested_language(tmp_path, lang, word):
     result = linli("rules", "check", str(rules_dir), "--lang", lang)
     assert result.returncode == 1
     assert f"scoring.yaml:1:15: {word}" in result.stderr
+
+
+def test_list_with_bad_household_keeps_good_plans():
+    good = json.loads((HOUSEHOLDS_DIR / "newlyweds.json").read_text(encoding="utf-8"))
+    bad = dict(good, household_id="BAD-1", members=[{"age": "七十", "relation": "head"}])
+    result = linli("plan", "-", stdin=json.dumps([good, bad, good], ensure_ascii=False))
+    assert result.returncode == 1
+    entries = json.loads(result.stdout)
+    assert len(entries) == 3
+    assert entries[0]["segment"]["id"] == "newlyweds"
+    assert entries[1]["household_id"] == "BAD-1"
+    assert entries[1]["errors"][0]["field"] == "[1].members[0].age"
+    assert entries[2]["household_id"] == good["household_id"]
+
+
+def test_bad_member_reports_one_error_not_two():
+    household = json.loads((HOUSEHOLDS_DIR / "newlyweds.json").read_text(encoding="utf-8"))
+    household["members"][0]["age"] = "七十"
+    result = linli("plan", "-", stdin=json.dumps(household, ensure_ascii=False))
+    assert result.returncode == 1
+    assert "members[0].age" in result.stderr
+    assert "阿拉伯数字" in result.stderr
+    assert "至少需要" not in result.stderr
+
+
+@pytest.mark.parametrize("stdin, words", [
+    ("", "输入为空"),
+    ('{"a": 1,}', "键名必须用英文双引号"),
+])
+def test_unreadable_input_explained_in_chinese(stdin, words):
+    result = linli("plan", "-", stdin=stdin)
+    assert result.returncode == 1
+    assert words in result.stderr
+    assert "Expecting" not in result.stderr
+
+
+def test_missing_file_names_path():
+    result = linli("plan", "nosuch.json")
+    assert result.returncode == 1
+    assert "找不到文件 nosuch.json" in result.stderr
+    assert "Errno" not in result.stderr
+
+
+@pytest.mark.parametrize("written, words", [
+    ("2026/11/5", None),
+    ("2026年11月5日", None),
+    ("2026-13-05", "月份超出 1–12"),
+])
+def test_move_in_date_forms(written, words):
+    household = json.loads((HOUSEHOLDS_DIR / "newlyweds.json").read_text(encoding="utf-8"))
+    household["move_in_date"] = written
+    result = linli("plan", "-", stdin=json.dumps(household, ensure_ascii=False))
+    if words is None:
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["follow_up"][0]["due"] >= "2026-11-05"
+    else:
+        assert result.returncode == 1
+        assert words in result.stderr

@@ -244,3 +244,36 @@ def test_household_matching_no_rule_still_planned(tmp_path):
     assert plan.fired_rules == []
     assert plan.segment.source == "default"
     assert plan.recommendations[ItemKind.service]
+
+
+def test_after_school_care_needs_working_parents(planner):
+    single_earner = planner.plan(load_household("foreign-family"))
+    fired = {r.id for r in single_earner.fired_rules}
+    assert "mod_after_school_dual_income" not in fired
+    assert "mod_school_family" in fired
+    if "res_after_school_care" in planned_ids(single_earner):
+        assert find(single_earner, "res_after_school_care").rules == []
+
+
+def test_newlyweds_without_job_need_skip_job_sharing(planner):
+    household = load_household("newlyweds")
+    needs = household.needs.model_dump() | {"employment": 0}
+    plan = planner.plan(load_household("newlyweds", needs=needs))
+    assert "res_job_info_sharing" not in planned_ids(plan)
+    assert "res_job_info_sharing" in planned_ids(planner.plan(household))
+
+
+def test_frail_elderly_couple_not_sent_hiking(planner):
+    couple = load_household("elderly-alone", structure="elderly_couple", interests=["hiking"], availability=["weekend"],
+                            members=[{"age": 80, "relation": "head", "chronic_illness": True},
+                                     {"age": 78, "relation": "spouse"}])
+    plan = planner.plan(couple)
+    assert "grp_weekend_hiking" not in planned_ids(plan)
+    assert {r.item_id: r.cause for r in plan.removed}["grp_weekend_hiking"] == "excluded"
+
+
+def test_early_education_needs_young_child_or_newlyweds(planner):
+    couple = load_household("newlyweds", married_on=None,
+                            members=[{"age": 52, "relation": "head"}, {"age": 50, "relation": "spouse"}])
+    plan = planner.plan(couple.model_copy(update={"needs": couple.needs.model_copy(update={"child_education": 4})}))
+    assert "res_early_education" not in planned_ids(plan)
