@@ -13,13 +13,22 @@ Every problem is reported in one run, each at `file:line:column`:
 from __future__ import annotations
 
 import difflib
+import json
+import os
+import select
+import signal
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import durable_rules_engine
+
+from engine.compiler import compile_ruleset
 from engine.conditions import And, Compare, Condition, ConditionFault, HasTag, Vocabulary, parse_condition, to_nnf
 from engine.errors import Problem
 from engine.features import HOUSEHOLD_FEATURES
+from engine.runtime import ENGINE_LOCK
 from engine.satisfiability import Conflict, Logic, conflict_text, leaves_of
 from engine.yaml_loader import LoadedYaml, format_path
 from models.catalogue import CatalogueItem, ItemKind
@@ -30,6 +39,8 @@ if TYPE_CHECKING:
     from engine.loader import RuleFiles, RuleSetSource
 
 MAX_NEED_SCORE = 4
+ENGINE_CHECK_SECONDS = 10.0
+TIMED_OUT = "timed out"
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,8 @@ class _MeaningChecker:
         self.check_same_priority(logic, alive)
         self.check_reachable(logic, alive)
         self.check_recommend_eligible(logic, alive)
+        if not any(p.severity == "error" for p in self.files.problems + self.result.problems):
+            self.check_engine_accepts()
         return self.result
 
     # Files other than rules and items
@@ -349,6 +362,25 @@ class _MeaningChecker:
                                 severity="warning", rule=rule.id, item=item.id, conflicts=zh, conflicts_en=en)
 
 
+    def check_engine_accepts(self) -> None:
+        """Compile the rules once in a child process and report it if durable_rules rejects them or hangs.
+
+        durable_rules 2.0.28 limits its network, so a valid rule set can still fail. Measured: more than
+        128 `'x' not in` list tests give error 107, more than 256 rules with the same condition error 108,
+        and about 500 list tests (`'x' in household.interests`) below one node make it loop forever.
+        """
+        conditions = {r.id: r.condition for r in self.result.rules}
+        priorities = {r.id: r.rule.priority for r in self.result.rules}
+        payload = json.dumps(compile_ruleset(conditions, priorities), ensure_ascii=False)
+        outcome = compile_outside(payload, ENGINE_CHECK_SECONDS)
+        where = str(self.files.directory / "rulesets")
+        if outcome == TIMED_OUT:
+            self.result.problems.append(Problem("engine_hang", {"rules": len(conditions),
+                                                                "seconds": ENGINE_CHECK_SECONDS}, where))
+        elif outcome is not None:
+            self.result.problems.append(Problem("engine_limit", {"detail": outcome, "rules": len(conditions)}, where))
+
+
 def _eligibility_leaves(item: CatalogueItem, condition: Condition | None) -> list[Condition]:
     """Conditions that every eligible household meets: the `when` and what the age range implies."""
     limits: list[Condition] = [condition] if condition is not None else []
@@ -380,6 +412,54 @@ def _raw_item_ids(source) -> set[str]:
 def _suggest(name: str, items: dict[str, CatalogueItem]) -> str:
     close = difflib.get_close_matches(name, list(items), n=3)
     return f"是否想写：{'、'.join(close)}？" if close else "请检查 rules/catalogue/ 中各项目的 id。"
+
+
+# Trial compile
+
+def compile_outside(payload: str, timeout: float) -> str | None:
+    """Create and delete the durable_rules ruleset `payload` in a forked child process.
+
+    Returns None when the engine accepts it, the engine's error text when it rejects it, or
+    `TIMED_OUT` when the child did not finish within `timeout` seconds (it is then killed), so a
+    hang inside the C engine cannot stop this process. Without `os.fork` (Windows) the ruleset is
+    compiled here, and a hang would stop the caller.
+    """
+    if not hasattr(os, "fork"):
+        return _compile_here(payload)
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 warns about forking a process with threads; the child only calls the engine and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with ENGINE_LOCK:  # no other thread is inside durable_rules while its state is copied
+            pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        error = _compile_here(payload)
+        os.write(write_end, (error or "").encode("utf-8"))
+        os._exit(1 if error else 0)
+
+    os.close(write_end)
+    message = TIMED_OUT
+    try:
+        ready, _, _ = select.select([read_end], [], [], timeout)
+        if ready:
+            message = os.read(read_end, 4096).decode("utf-8", errors="replace")
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    if message or os.waitstatus_to_exitcode(status) == 0:
+        return message or None
+    return f"durable_rules check process ended with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _compile_here(payload: str) -> str | None:
+    try:
+        durable_rules_engine.delete_ruleset(durable_rules_engine.create_ruleset("linli_check", payload))
+    except durable_rules_engine.error as exc:
+        return str(exc)
+    return None
 
 
 # Positions inside a condition written as a YAML scalar

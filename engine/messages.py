@@ -147,6 +147,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "需求分值 {value} 超出范围：需求按 0–4 打分（未知为 -1）。",
         "en": "need score {value} is out of range: needs are scored 0-4 (unknown is -1).",
     },
+    "engine_hang": {
+        "zh": "规则引擎 durable_rules 在 {seconds} 秒内没有编译完这 {rules} 条规则，已停止。已知原因是同一处的判断过多，例如约 500 处列表判断（'yoga' in household.interests）。请把判断同一列表的规则合并，例如一条规则写 'yoga' in household.interests or 'meditation' in household.interests。",
+        "en": "the durable_rules engine did not finish compiling these {rules} rules within {seconds} seconds and was stopped. A known cause is too many tests in one place, e.g. about 500 list tests ('yoga' in household.interests). Merge rules that test the same list, e.g. one rule with 'yoga' in household.interests or 'meditation' in household.interests.",
+    },
+    "engine_limit": {
+        "zh": "规则引擎 durable_rules 无法编译这 {rules} 条规则（{detail}）。错误码 107：写“'x' not in 列表字段”（如 household.interests）的规则超过 128 条；错误码 108：条件完全相同的规则超过 256 条。请把相近的规则合并成一条，例如把同一条件下的推荐写进同一条规则的 then。",
+        "en": "the durable_rules engine cannot compile these {rules} rules ({detail}). Code 107: more than 128 rules test \"'x' not in\" a list field such as household.interests; code 108: more than 256 rules have the same condition. Merge similar rules, e.g. put the recommendations of one condition into the then of one rule.",
+    },
     "rule_never_fires": {
         "zh": "规则“{rule}”的条件永远不成立：{conflicts}。这条规则不会触发，请修改比较的数值或运算符。",
         "en": "the condition of rule '{rule}' can never hold: {conflicts_en}. The rule never fires; fix the compared values or operators.",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import checker
 from engine.conditions import Vocabulary, evaluate, parse_condition
 from engine.errors import Problem
 from engine.loader import DEFAULT_RULES_DIR, check_directory
@@ -201,6 +202,50 @@ def test_recommend_never_eligible_warns(tmp_path):
     assert problem.code == "recommend_never_eligible"
     assert "household.children == 0" in problem.message()
     assert "household.children >= 1" in problem.message()
+
+
+def write_many_rules(rules_dir: Path, count: int, when: str) -> None:
+    body = "".join(f"  - id: many_{i:04d}\n    name: 多\n    when: \"{when.format(i=i)}\"\n"
+                   f"    then: [{{add_tag: many}}]\n" for i in range(count))
+    (rules_dir / "rulesets" / "many.yaml").write_text("ruleset: many\nname: 多\nrules:\n" + body, encoding="utf-8")
+
+
+def test_engine_hang_stopped_and_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(checker, "ENGINE_CHECK_SECONDS", 2.0)
+    rules_dir = copy_rules(tmp_path)
+    write_many_rules(rules_dir, 600, "household.size >= 1 and 'w{i}' in household.interests")
+
+    rulebase, problems = check_directory(rules_dir)
+
+    assert rulebase is None
+    [problem] = problems
+    shipped, _ = check_directory(DEFAULT_RULES_DIR)
+    assert problem.code == "engine_hang"
+    assert f"{600 + len(shipped.rules)} 条规则" in problem.message()
+
+
+def test_engine_rejects_many_absence_tests(tmp_path):
+    rules_dir = copy_rules(tmp_path)
+    write_many_rules(rules_dir, 129, "'w{i}' not in household.interests")
+
+    rulebase, problems = check_directory(rules_dir)
+
+    assert rulebase is None
+    [problem] = problems
+    assert problem.code == "engine_limit"
+    assert "107" in problem.message()
+
+
+def test_engine_rejection_reported_not_raised(tmp_path):
+    rules_dir = copy_rules(tmp_path)
+    write_many_rules(rules_dir, 300, "household.size >= 2")
+
+    rulebase, problems = check_directory(rules_dir)
+
+    assert rulebase is None
+    [problem] = problems
+    assert problem.code == "engine_limit"
+    assert "108" in problem.message()
 
 
 # Logic over conditions
