@@ -49,6 +49,6 @@ def build_schedule(matched: list[CompiledRule], move_in: date, horizon_months: i
             if follow is None or (follow.item and follow.item in dropped_items):
                 continue
             for due in step_dates(move_in, follow.after_days, follow.day_of_month, follow.repeat, horizon):
-                steps.setdefault((due, follow.task), FollowUpStep.model_construct(
+                steps.setdefault((due, follow.task), FollowUpStep(
                     due=due, phase=follow.phase, task=follow.task, rule_id=rule.id, item_id=follow.item))
     return sorted(steps.values(), key=lambda s: (s.due, s.task))

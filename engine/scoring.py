@@ -45,18 +45,16 @@ class _Candidate:
 
 def _recommendation(rulebase: RuleBase, candidate: _Candidate, rank: int, peer_label: str) -> Recommendation:
     item = candidate.item
-    terms = [ScoreTerm.model_construct(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
+    terms = [ScoreTerm(source="rule", value=v.weight, rule_id=v.rule.id, rule_file=v.rule.file,
                        rule_line=v.rule.line, reason=f"{v.reason}（规则 {v.rule.id}「{v.rule.rule.name}」）")
              for v in candidate.votes]
     if candidate.needs_value:
-        terms.append(ScoreTerm.model_construct(source="needs", value=candidate.needs_value,
+        terms.append(ScoreTerm(source="needs", value=candidate.needs_value,
                                reason=_needs_reason(rulebase, need_match(item, candidate.needs)[1])))
     if candidate.peer_value:
-        terms.append(ScoreTerm.model_construct(source="peer", value=candidate.peer_value,
+        terms.append(ScoreTerm(source="peer", value=candidate.peer_value,
                                reason=f"{peer_label}中 {candidate.peer_rate:.0%} 参加了{item.name}"))
-    # Built with model_construct: every value comes from checked rules and catalogue, and
-    # validating thousands of nested terms per batch cost more than the rest of scoring.
-    return Recommendation.model_construct(
+    return Recommendation(
         item_id=item.id, kind=item.kind, name=item.name, rank=rank, score=candidate.score,
         rules=[v.rule.id for v in candidate.votes], reasons=[t.reason for t in terms], terms=terms,
         procedure=item.procedure, contact=item.contact, schedule=item.schedule,
