@@ -49,7 +49,7 @@ def median_seconds(action: Callable[[], object], repeat: int) -> float:
 
 
 def generated_rule(rng: random.Random, index: int, items: list[str], tags: list[str]) -> str:
-    """One rule whose condition reads two or three different fields, so it can always hold.
+    """Write one rule whose condition reads two or three different fields, so it can always hold.
 
     About one rule in four tests an interest, because durable_rules 2.0.28 accepts at most 512
     list tests in one ruleset (`linli rules check` reports more as `engine_list_limit`).

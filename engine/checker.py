@@ -61,7 +61,7 @@ class CompiledRule:
 
 @dataclass
 class CheckedRules:
-    """What the meaning check builds for the rule base, and every problem it found."""
+    """Result of the meaning check: the parts of the rule base, and every problem found."""
 
     items: dict[str, CatalogueItem] = field(default_factory=dict)
     item_conditions: dict[str, Condition | None] = field(default_factory=dict)
@@ -73,7 +73,7 @@ class CheckedRules:
 
 @dataclass(frozen=True)
 class _Where:
-    """Where a rule or item was written: its file and its path inside the file."""
+    """Place of a rule or item: its file and its key path inside the file."""
 
     loaded: LoadedYaml
     path: tuple
@@ -185,7 +185,7 @@ class _MeaningChecker:
     # Rules
 
     def collect_tags(self) -> tuple[str, ...]:
-        """Every tag some `add_tag` sets, including in rules that failed the structure check."""
+        """Collect every tag some `add_tag` sets, including in rules that failed the structure check."""
         tags = {a.add_tag for s in self.files.rulesets for _, r in s.rules for a in r.then if a.add_tag}
         self.tags_of_invalid_rules = {t for s in self.files.rulesets for t in _raw_tags(s)}
         return tuple(sorted(tags | self.tags_of_invalid_rules))
@@ -214,15 +214,15 @@ class _MeaningChecker:
         items = self.result.items
         known_items = set(items) | {i for s in self.files.catalogue for i in _raw_item_ids(s)}
         for index, action in enumerate(rule.then):
-            here = ("then", index)
+            action_path = ("then", index)
             if segments_known and action.set_segment and action.set_segment not in vocabulary.segments:
-                self.report(where, "unknown_segment", here + ("set_segment",), name=action.set_segment,
+                self.report(where, "unknown_segment", action_path + ("set_segment",), name=action.set_segment,
                             allowed="、".join(vocabulary.segments))
             for key in ("recommend", "exclude", "follow_up"):
                 target = getattr(action, key)
                 item = getattr(target, "item", None) if target else None
                 if item and item not in known_items:
-                    self.report(where, "unknown_item", here + (key, "item"), name=item, hint=_suggest(item, items))
+                    self.report(where, "unknown_item", action_path + (key, "item"), name=item, hint=_suggest(item, items))
 
     def parse(self, where: _Where, suffix: tuple, text: str, vocabulary: Vocabulary) -> Condition | None:
         """Parse one condition; on a fault, report it at the exact character inside the YAML value."""
@@ -419,9 +419,9 @@ def _suggest(name: str, items: dict[str, CatalogueItem]) -> str:
 def compile_outside(payload: str, timeout: float) -> str | None:
     """Create and delete the durable_rules ruleset `payload` in a forked child process.
 
-    Returns None when the engine accepts it, the engine's error text when it rejects it, or
-    `TIMED_OUT` when the child did not finish within `timeout` seconds (it is then killed), so a
-    hang inside the C engine cannot stop this process. Without `os.fork` (Windows) the ruleset is
+    Returns None when the engine accepts it, or the engine's error text when it rejects it. A child
+    that does not finish within `timeout` seconds is killed and `TIMED_OUT` is returned, so a hang
+    inside the C engine cannot stop this process. Without `os.fork` (Windows) the ruleset is
     compiled here, and a hang would stop the caller.
     """
     if not hasattr(os, "fork"):
@@ -486,7 +486,7 @@ def scalar_position(loaded: LoadedYaml, path: tuple, value: str, offset: int) ->
 
     Walks the value and the file side by side. Indentation, line breaks that YAML folded into
     spaces and quote characters appear only in the file, so file characters that do not match
-    the next value character are skipped; a line end matches a space or a line break.
+    the next value character are skipped. A line end matches a space or a line break.
     NOTE: an escape sequence in a double-quoted value (`\\n`, `\\u4e00`) can move the caret a
     few columns, because its file text differs from the character it stands for.
     """

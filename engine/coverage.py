@@ -5,9 +5,9 @@
   meets the rule's condition and would not meet it with `needs.d == 0`, other values equal
   (so `needs.d` is what made it fire). It is addressed by an item whose need match from d
   alone reaches `min_need_match` (L × coverage / 12). Level 0, no need, is never listed.
-- A segment has a module when a rule with a `recommend` action requires it: the rule cannot
-  hold with `segment != s`, or it requires a tag that only rules setting segment s add, or
-  its condition implies the condition of a rule that sets segment s.
+- A segment s has a module when a rule with a `recommend` action requires it. Either the rule
+  cannot hold with `segment != s`, or it requires a tag that only rules setting segment s add,
+  or its condition implies the condition of a rule that sets segment s.
 - Households of the population that get no item of a kind are counted per kind.
 """
 
@@ -164,8 +164,8 @@ def format_coverage(report: CoverageReport, rulebase: RuleBase, lang: str = "zh"
 
     lines.append(render("coverage_levels", lang))
     for dimension, levels in report.levels_unaddressed.items():
-        shown = _join([f"{level}（{rulebase.level_names.get(level, level)}）" if zh else str(level) for level in levels], lang)
-        lines.append(f"  {names[dimension]}（{dimension}）：{shown}" if zh else f"  {names[dimension]} ({dimension}): {shown}")
+        levels_text = _join([f"{level}（{rulebase.level_names.get(level, level)}）" if zh else str(level) for level in levels], lang)
+        lines.append(f"  {names[dimension]}（{dimension}）：{levels_text}" if zh else f"  {names[dimension]} ({dimension}): {levels_text}")
     if not report.levels_unaddressed:
         lines.append(f"  {none}")
 

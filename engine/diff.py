@@ -26,7 +26,7 @@ EXAMPLES = 3
 
 
 class HouseholdChange(BaseModel):
-    """How one household's plan differs between the old and the new rules."""
+    """Differences in one household's plan between the old and the new rules."""
 
     household_id: str
     old_segment: str
@@ -82,7 +82,7 @@ def diff_rule_sets(old_dir: Path, new_dir: Path, households: list[Household], po
     """Plan every household with both rule sets and report what changed.
 
     Raises:
-        RuleSetError: either directory has errors; `problems` says where.
+        RuleSetError: either directory has errors, listed with their places in `problems`.
     """
     old_planner = build_planner(old_dir, segmenter)
     try:

@@ -1,10 +1,11 @@
 """Why an item is, or is not, in a household's plan.
 
-The answer follows the planner's own steps for one item: the rules that could recommend it
-(fired or not, with the household values each condition read), the rules that could exclude
-it, the need match and peer terms of its score, its eligibility, and its rank against the
-limit of its kind. Nothing is decided here: the verdict comes from `Planner.plan`, the
-matched rules and the fact from `Planner.infer`, and the scores from `engine.scoring`.
+The explanation follows the planner's own steps for one item. It lists the rules that could
+recommend it (fired or not, with the household values each condition read) and the rules that
+could exclude it. Then come the need match and peer terms of its score, its eligibility, and its
+rank against the limit of its kind. Nothing is decided here: the verdict comes from
+`Planner.plan`, the matched rules and the fact from `Planner.infer`, and the scores from
+`engine.scoring`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class NeedPart(BaseModel):
 
 
 class Explanation(BaseModel):
-    """Why one item is or is not in one household's plan."""
+    """Account of why one item is or is not in one household's plan."""
 
     household_id: str
     item_id: str
@@ -88,6 +89,7 @@ class Explanation(BaseModel):
     min_need_match: float
     needs: list[NeedPart]
     eligibility_failure: str | None = None
+    excluded_by: str | None = Field(default=None, description="排除该项目的规则 id（与计划的 removed 相同）")
     member_ages: list[int]
     eligibility_checks: list[ConditionCheck]
     ruleset_version: str
@@ -164,6 +166,7 @@ def _build(rulebase: RuleBase, household: Household, item: CatalogueItem, plan: 
         min_need_match=rulebase.scoring.min_need_match,
         needs=[NeedPart(dimension=d, name=_dimension_name(rulebase, d, lang), need=n, coverage=c) for d, n, c in parts],
         eligibility_failure=_eligibility_text(rulebase, item, household, inference.fact, lang),
+        excluded_by=removed.rule_id if removed and removed.cause == "excluded" else None,
         member_ages=sorted((m.age for m in household.members), reverse=True),
         eligibility_checks=condition_checks(rulebase.item_conditions.get(item.id), inference.fact),
         ruleset_version=plan.ruleset_version,
@@ -212,8 +215,8 @@ def condition_checks(condition: Condition | None, fact: dict, only_failing: bool
     if condition is None:
         return []
     normal = to_nnf(condition)
-    held = evaluate(normal, fact)
-    leaves = _deciding_leaves(normal, fact, held if not only_failing else False)
+    outcome = evaluate(normal, fact) and not only_failing
+    leaves = _deciding_leaves(normal, fact, outcome)
     checks = []
     for leaf in leaves:
         results = leaf_results(leaf, fact)
@@ -225,8 +228,11 @@ def condition_checks(condition: Condition | None, fact: dict, only_failing: bool
 
 
 def _deciding_leaves(condition: Condition, fact: dict, outcome: bool) -> list[Condition]:
-    """The leaves that make `condition` come out as `outcome`: for `and` every failing part when it
-    fails, for `or` the first holding part when it holds, and every part otherwise."""
+    """Return the leaves that make `condition` come out as `outcome`.
+
+    For `and` these are the failing parts when it fails, for `or` the first holding part when it
+    holds, and every part otherwise.
+    """
     match condition:
         case And(parts) | Or(parts):
             is_and = isinstance(condition, And)
@@ -271,7 +277,7 @@ def _verdict(e: Explanation, kind: str, lang: str) -> str:
         case "recommended":
             return render("explain_in_plan", lang, kind=kind, rank=e.rank, limit=e.top_n, score=_num(e.score))
         case "excluded":
-            winner = next((f for f in e.excluding_rules if f.fired), None)
+            winner = next((f for f in e.excluding_rules if f.rule_id == e.excluded_by), None)
             return render("explain_excluded", lang, rule=winner.rule_id if winner else "?",
                           name=winner.name if winner else "", priority=winner.priority if winner else "",
                           reason=winner.reason if winner else "")
@@ -314,8 +320,8 @@ def _check_line(check: ConditionCheck, lang: str) -> str:
 def _score_lines(e: Explanation, lang: str) -> list[str]:
     lines = []
     if e.terms:
-        shown = " + ".join(f"{_term_label(t, lang)} {_num(t.value)}" for t in e.terms)
-        lines.append(render("explain_score", lang, terms=shown, score=_num(e.score)))
+        terms_text = " + ".join(f"{_term_label(t, lang)} {_num(t.value)}" for t in e.terms)
+        lines.append(render("explain_score", lang, terms=terms_text, score=_num(e.score)))
         for term in e.terms:
             lines.append(f"    - {term.reason}")
     if e.needs:
@@ -348,8 +354,10 @@ def _term_label(term: ScoreTerm, lang: str) -> str:
 
 def format_value(value: object, lang: str) -> str:
     """Show a household value to a reader: 是/否, a list joined, （无） for a missing value."""
+    if isinstance(value, bool) and lang == "zh":
+        return "是" if value else "否"
     if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("true" if value else "false")
+        return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return ("、" if lang == "zh" else ", ").join(map(str, value)) or ("（空）" if lang == "zh" else "(empty)")
     if value is None:

@@ -1,6 +1,6 @@
 """Load a rules directory: read every YAML file and check its structure with pydantic.
 
-A rules directory holds `dimensions.yaml`, `segments.yaml`, `scoring.yaml`, `catalogue/*.yaml`
+A rules directory contains `dimensions.yaml`, `segments.yaml`, `scoring.yaml`, `catalogue/*.yaml`
 and `rulesets/*.yaml`. This module reads them (structure); `engine.checker` then checks what
 they mean (references, conditions, contradictions). `check_directory` runs both and reports
 every problem with file, line and column; `load_rulebase` returns the checked rule base or
@@ -29,7 +29,8 @@ from models.rules import DimensionsFile, Rule, RuleSetFile, ScoringConfig, Segme
 
 __all__ = [
     "DEFAULT_RULES_DIR", "CatalogueSource", "CompiledRule", "RuleBase", "RuleFiles", "RuleSetSource",
-    "check_directory", "directory_version", "display_name", "load_rule_files", "load_rulebase", "rules_directory",
+    "check_directory", "directory_version", "display_name", "load_rule_files", "load_rulebase", "rule_file_name",
+    "rules_directory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,20 @@ def display_name(path: Path) -> str:
     """Show a path relative to the working directory when it is below it."""
     relative = os.path.relpath(path)
     return str(path) if relative.startswith("..") else relative
+
+
+def rule_file_name(path: Path, directory: Path) -> str:
+    """Name a file of a rules directory from the directory's own name, as `rules/rulesets/modules.yaml`.
+
+    The name does not depend on the working directory or on where the directory lies, so
+    plans, problems and batch outputs are the same from any clone. A path outside
+    `directory` keeps its working-directory form.
+    """
+    root = Path(os.path.abspath(directory)).parent
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return display_name(path)
 
 
 def rule_file_paths(directory: Path) -> list[Path]:
@@ -183,7 +198,8 @@ def load_rule_files(directory: Path) -> RuleFiles:
 def _load_required(files: RuleFiles, name: str, model: type[BaseModel]) -> tuple[LoadedYaml, BaseModel] | None:
     path = files.directory / name
     if not path.is_file():
-        files.problems.append(Problem("missing_file", {"name": display_name(path)}, display_name(files.directory)))
+        files.problems.append(Problem("missing_file", {"name": rule_file_name(path, files.directory)},
+                                     rule_file_name(files.directory, files.directory)))
         return None
     loaded = _read(files, path)
     if loaded is None:
@@ -195,14 +211,15 @@ def _load_required(files: RuleFiles, name: str, model: type[BaseModel]) -> tuple
 def _folder_files(files: RuleFiles, folder: str) -> list[Path]:
     path = files.directory / folder
     if not path.is_dir():
-        files.problems.append(Problem("missing_file", {"name": display_name(path) + "/"}, display_name(files.directory)))
+        files.problems.append(Problem("missing_file", {"name": rule_file_name(path, files.directory) + "/"},
+                                     rule_file_name(files.directory, files.directory)))
         return []
     return sorted(path.glob("*.yaml"))
 
 
 def _read(files: RuleFiles, path: Path) -> LoadedYaml | None:
     """Load one file with the strict YAML loader; None when it has YAML errors."""
-    loaded = load_yaml_file(path, display_name(path))
+    loaded = load_yaml_file(path, rule_file_name(path, files.directory))
     files.problems.extend(loaded.problems)
     if loaded.data is None or any(p.severity == "error" for p in loaded.problems):
         return None

@@ -336,8 +336,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "explain_eligible": {"zh": "适用条件：符合。", "en": "eligibility: met."},
     "explain_not_eligible": {
-        "zh": "适用条件：{reason}（成员年龄：{ages}）",
-        "en": "eligibility: {reason} (member ages: {ages})",
+        "zh": "{reason}（成员年龄：{ages}）",
+        "en": "{reason} (member ages: {ages})",
     },
     "explain_age_range": {
         "zh": "适用年龄 {low}–{high} 岁，家庭中没有该年龄段的成员",

@@ -149,12 +149,12 @@ def load_rule_tests(paths: list[Path], rulebase: RuleBase,
 
 def _household(loaded: LoadedYaml, index: int, test: RuleTest, fixtures_dir: Path,
                problems: list[Problem]) -> Household | None:
-    here = ("tests", index, "household")
+    household_path = ("tests", index, "household")
     if isinstance(test.household, str):
         path = fixtures_dir / f"{test.household}.json"
         if not path.is_file():
             names = sorted(p.stem for p in fixtures_dir.glob("*.json"))
-            problems.append(loaded.problem("test_unknown_fixture", here, name=test.household,
+            problems.append(loaded.problem("test_unknown_fixture", household_path, name=test.household,
                                            folder=display_name(fixtures_dir), allowed="、".join(names) or "-"))
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -164,7 +164,7 @@ def _household(loaded: LoadedYaml, index: int, test: RuleTest, fixtures_dir: Pat
     try:
         return validate_household(merged)
     except InputError as exc:
-        at = ("tests", index, "changes") if test.changes else here
+        at = ("tests", index, "changes") if test.changes else household_path
         for fault in exc.problems:
             problems.append(loaded.problem("test_household", at, field=fault.path, detail=fault.message_zh,
                                            detail_en=fault.message_en))
@@ -237,8 +237,8 @@ def _compare(planner: Planner, loaded_test: LoadedTest, plan: Plan, lang: str) -
             failures.append(render("test_tag", lang, at=at("tags", i), tag=tag, actual="、".join(plan.tags) or "-"))
     for i, item_id in enumerate(expect.items):
         if item_id not in listed:
-            why = explain_item(planner, loaded_test.household, item_id, lang).summary
-            failures.append(render("test_item_missing", lang, at=at("items", i), item=item_id, why=why))
+            verdict = explain_item(planner, loaded_test.household, item_id, lang).summary
+            failures.append(render("test_item_missing", lang, at=at("items", i), item=item_id, why=verdict))
     for i, item_id in enumerate(expect.absent):
         if item_id in listed:
             rec = listed[item_id]

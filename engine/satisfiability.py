@@ -1,4 +1,4 @@
-"""Decide whether a condition can hold for some household, and say why not when it cannot.
+"""Decide whether a condition can hold for some household, and explain why not when it cannot.
 
 Each field gets a domain: an interval with open or closed ends for numbers (integers
 tightened to whole bounds), a finite set of values for booleans, enumerated text and tags,
@@ -123,7 +123,7 @@ class Domain:
 
 @dataclass(frozen=True)
 class ListDomain:
-    """What a list field must and must not contain."""
+    """Required and forbidden members of a list field."""
 
     contains: frozenset = frozenset()
     lacks: frozenset = frozenset()
@@ -288,7 +288,7 @@ class _Search:
 
 
 def leaves_of(condition: Condition) -> list[Condition]:
-    """Every leaf of a condition in negation normal form, left to right."""
+    """List every leaf of a condition in negation normal form, left to right."""
     match condition:
         case And(parts) | Or(parts):
             return [leaf for p in parts for leaf in leaves_of(p)]

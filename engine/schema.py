@@ -62,7 +62,7 @@ def json_schema(kind: str) -> dict:
     _describe_conditions(schema, definitions)
 
     if "Action" in definitions:
-        # The model accepts exactly one key per action; say so, so editors flag `{recommend:.., exclude:..}`.
+        # The model accepts exactly one key per action. Stating it lets editors flag `{recommend:.., exclude:..}`.
         definitions["Action"].update(minProperties=1, maxProperties=1)
     if kind == "dimensions":
         schema["properties"]["levels"]["propertyNames"] = {"pattern": "^[0-9]+$"}
@@ -115,7 +115,7 @@ def kind_of(relative: str) -> str | None:
 
 
 def modeline(yaml_file: Path, kind: str, schema_dir: Path = SCHEMA_DIR) -> str:
-    """The first line that points an editor at the schema, as a path relative to the file."""
+    """Return the first line that points an editor at the schema, as a path relative to the file."""
     target = schema_dir / KINDS[kind].file_name
     relative = Path(os.path.relpath(target.resolve(), yaml_file.resolve().parent))
     return MODELINE + relative.as_posix()

@@ -29,7 +29,7 @@ def register(subparsers, common, lang: str) -> None:
                         else "household JSON file, - for standard input, or a fixture name such as elderly-alone")
     parser.add_argument("--item", required=True, metavar="ID", help="项目 id，如 res_grid_worker_visit" if zh else "item id")
     parser.add_argument("--household-id", metavar="ID",
-                        help="文件中有多户家庭时，要说明的户编号" if zh else "household id, when the file holds several")
+                        help="文件中有多户家庭时，要说明的户编号" if zh else "household id, when the file contains several")
     parser.add_argument("--format", choices=["text", "json"], default="text",
                         help="输出格式：text（默认）或 json" if zh else "output format: text (default) or json")
     parser.set_defaults(handler=run)

@@ -156,11 +156,11 @@ def run_test(args) -> int:
     return EXIT_INVALID if report.failed or invalid else EXIT_OK
 
 
-def _test_paths(given: list[str], directory: Path) -> list[Path]:
-    if not given:
+def _test_paths(arguments: list[str], directory: Path) -> list[Path]:
+    if not arguments:
         return find_test_files(directory)
     paths: list[Path] = []
-    for name in given:
+    for name in arguments:
         path = Path(name)
         paths += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     return paths

@@ -69,11 +69,13 @@ def test_ineligible_item_names_failing_condition(planner, elderly):
 def test_excluded_item_names_rule_and_priority(planner, elderly):
     explanation = explain_item(planner, elderly, "grp_weekend_hiking")
 
+    removed = next(r for r in planner.plan(elderly).removed if r.item_id == "grp_weekend_hiking")
     assert explanation.status == "excluded"
-    [excluder] = explanation.excluding_rules
-    assert (excluder.rule_id, excluder.fired, excluder.priority) == ("mod_elderly_alone_safety", True, 90)
-    assert "mod_elderly_alone_safety" in explanation.summary
-    assert "90" in explanation.summary
+    assert explanation.excluded_by == removed.rule_id
+    excluder = next(f for f in explanation.excluding_rules if f.rule_id == "mod_elderly_alone_safety")
+    assert (excluder.fired, excluder.priority) == (True, 90)
+    assert removed.rule_id in explanation.summary
+    assert "优先级 90" in explanation.summary
 
 
 def test_unfired_rule_shows_failing_part_and_value(planner, elderly):

@@ -16,7 +16,7 @@ SHIPPED = [p for p in sorted(DEFAULT_RULES_DIR.rglob("*.yaml")) if kind_of(p.rel
 
 
 def as_json(data: object) -> object:
-    """YAML data as JSON sees it: mapping keys become text (`levels: {0: 无需求}`)."""
+    """Convert YAML data the way JSON stores it: mapping keys become text (`levels: {0: 无需求}`)."""
     return json.loads(json.dumps(data, ensure_ascii=False, default=str))
 
 
