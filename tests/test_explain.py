@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from engine.explain import UnknownItemError, explain_item
 from engine.loader import DEFAULT_RULES_DIR
+from engine.planner import build_planner
 from service.app import create_app
 from service.cli import main
 from service.settings import Settings
@@ -213,3 +214,21 @@ def test_http_explain_needs_caseworker(client):
     body = {"household": household, "item_id": "grp_weekend_hiking"}
     assert client.post("/v1/explain", json=body).status_code == 401
     assert client.post("/v1/explain", json=body, headers=RULE_ADMIN).status_code == 403
+
+
+def test_peer_contribution_explained():
+    planner = build_planner()
+    try:
+        household = load_household("newlyweds")
+        plan = planner.plan(household)
+        with_peer = [rec for recs in plan.recommendations.values() for rec in recs
+                     if any(term.source == "peer" for term in rec.terms)]
+        assert with_peer, "the shipped model should give peer terms to the newlyweds"
+        for rec in with_peer:
+            explanation = explain_item(planner, household, rec.item_id)
+            assert explanation.terms == rec.terms
+            peer = next(term for term in rec.terms if term.source == "peer")
+            assert f"    - {peer.reason}" in explanation.text
+            assert any("相似家庭" in line and line.startswith("得分") for line in explanation.text)
+    finally:
+        planner.close()
