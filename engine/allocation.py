@@ -37,7 +37,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.errors import Problem, RuleSetError, translate_field_error
-from engine.loader import RuleBase, display_name
+from engine.loader import RuleBase, rule_file_name
 from engine.yaml_loader import load_yaml_file
 from models.batch import SCORE_UNITS, BatchSettings
 from models.catalogue import ItemKind
@@ -62,7 +62,7 @@ def load_batch_settings(rulebase: RuleBase) -> BatchSettings:
         logger.info("no %s in %s; using the default batch settings", BATCH_FILE, rulebase.directory)
         return BatchSettings()
 
-    loaded = load_yaml_file(path, display_name(path))
+    loaded = load_yaml_file(path, rule_file_name(path, rulebase.directory))
     problems = list(loaded.problems)
     settings = None
     if loaded.data is not None and not any(p.severity == "error" for p in problems):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from datetime import datetime
@@ -14,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from engine.errors import Problem, RuleSetError
-from engine.loader import RuleBase, check_directory, directory_version, display_name
+from engine.loader import RuleBase, check_directory, directory_version, rule_file_name
 from engine.yaml_loader import MAX_FILE_BYTES
 from models.catalogue import CatalogueItem, ItemKind
 from models.rules import Dimension
@@ -244,7 +243,7 @@ def check_rule_file(rules_dir: Path, relative: str, text: str) -> tuple[RuleBase
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(text.encode("utf-8"))
         rulebase, problems = check_directory(copy)
-        prefix = display_name(copy) + os.sep
+        prefix = rule_file_name(copy, copy) + "/"
     return rulebase, [_relative_to_rules(p, prefix) for p in problems]
 
 

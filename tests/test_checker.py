@@ -12,7 +12,7 @@ import pytest
 from engine import checker
 from engine.conditions import Vocabulary, evaluate, parse_condition
 from engine.errors import Problem
-from engine.loader import DEFAULT_RULES_DIR, check_directory
+from engine.loader import DEFAULT_RULES_DIR, check_directory, rule_file_name
 from engine.satisfiability import Logic
 from service.cli import main
 from tests.conftest import ROOT
@@ -62,7 +62,8 @@ def add_bad_file(rules_dir: Path, name: str) -> Path:
 
 
 def problems_in(problems: list[Problem], path: Path) -> list[Problem]:
-    return [p for p in problems if p.file and Path(p.file).resolve() == path.resolve()]
+    """Problems of `path`, a file in `<rules dir>/<folder>/`, which problems name as `rules/<folder>/<file>`."""
+    return [p for p in problems if p.file == rule_file_name(path, path.parent.parent)]
 
 
 def test_corpus_lists_every_file():
