@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import FieldProblem, InputError, Problem, RuleSetError, dotted_path, translate_field_error
+from engine.inputs import load_json
 from engine.messages import normalise_lang, render
 
 logger = logging.getLogger(__name__)
@@ -163,12 +164,19 @@ def _short(value: object) -> object:
 
 
 def _json_syntax_error(error: dict, document: object) -> ApiError:
-    position = error["loc"][1] if len(error.get("loc", ())) > 1 else 0
+    """Describe a JSON syntax error as `linli plan` does, by parsing the body again with the engine's reader."""
     text = document if isinstance(document, str) else ""
+    try:
+        load_json(text)
+    except InputError as exc:
+        return input_api_error(exc)
+
+    # FastAPI did not hand over the text it failed to parse, so only its position is known.
+    position = error["loc"][1] if len(error.get("loc", ())) > 1 else 0
     line = text.count("\n", 0, position) + 1
     column = position - (text.rfind("\n", 0, position) + 1) + 1
     detail = (error.get("ctx") or {}).get("error", "JSON decode error")
-    params = {"line": line, "column": column, "detail": detail}
+    params = {"line": line, "column": column, "detail": detail, "detail_zh": detail}
     problem = FieldProblem("$", "json_invalid", render("input_json", "zh", **params), render("input_json", "en", **params))
     return input_api_error(InputError([problem], code="invalid_json"))
 

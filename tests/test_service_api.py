@@ -195,7 +195,7 @@ def test_invalid_household_error_in_chinese(client):
     assert error["code"] == "invalid_request"
     assert error["field"] == "move_in_date"
     assert "YYYY-MM-DD" in error["message"]
-    assert "日期格式" in error["details"][0]["message"]
+    assert "日期无效" in error["details"][0]["message"]
 
 
 def test_invalid_household_error_in_english(client):
@@ -219,6 +219,7 @@ def test_invalid_json_names_line_and_column(client):
     error = response.json()["error"]
     assert error["code"] == "invalid_json"
     assert "第 3 行第 3 列" in error["message"]
+    assert "键名必须用英文双引号括起来" in error["message"]
 
 
 def test_body_not_utf8_rejected(client):
