@@ -5,9 +5,9 @@ tightened to whole bounds), a finite set of values for booleans, enumerated text
 and required or forbidden members for lists. Leaves of the condition narrow the domains;
 `or` branches are searched depth-first, leaves first, so a contradiction prunes early.
 The search is sound: `Logic.conflicts` returns conflicts only when no household can meet
-the condition within the value ranges below. It is not complete across fields, because
-it does not know how derived features relate (`household.lives_alone` and
-`household.size >= 2` are each possible, so their conjunction is accepted).
+the condition within the value ranges below.
+NOTE: it is not complete across fields, because it does not know how derived features relate
+(`household.lives_alone and household.size >= 2` is accepted although no household meets it).
 """
 
 from __future__ import annotations
