@@ -137,6 +137,10 @@ def run_check(args) -> int:
 
 
 def run_test(args) -> int:
+    # `linli rules test DIR` with a rules directory means "the tests of that rule set",
+    # as `linli rules check DIR` does, not "every YAML file in DIR is a test file".
+    if len(args.paths) == 1 and _is_rules_directory(Path(args.paths[0])) and not args.rules:
+        args.rules, args.paths = args.paths[0], []
     directory = rules_directory(args.rules)
     planner = _planner(directory, args.lang)
     if planner is None:
@@ -154,6 +158,10 @@ def run_test(args) -> int:
     sys.stdout.write("\n".join(format_report(report, args.lang)) + "\n")
     invalid = any(p.severity == "error" for p in problems)
     return EXIT_INVALID if report.failed or invalid else EXIT_OK
+
+
+def _is_rules_directory(path: Path) -> bool:
+    return path.is_dir() and (path / "dimensions.yaml").is_file() and (path / "rulesets").is_dir()
 
 
 def _test_paths(arguments: list[str], directory: Path) -> list[Path]:

@@ -149,3 +149,14 @@ def test_tests_in_copied_rules_directory(tmp_path, capsys):
 
     assert main(["rules", "test", "--rules", str(rules_dir)]) == 1
     assert "没有找到规则测试文件" in capsys.readouterr().err
+
+
+def test_rules_directory_argument_runs_its_tests(tmp_path, capsys):
+    rules_dir = tmp_path / "myrules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules_dir)
+    code = main(["rules", "test", str(rules_dir)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "0 failed" in out.out.splitlines()[-1]
+    assert "0 passed" not in out.out.splitlines()[-1]
+    assert "缺少必填字段" not in out.err
