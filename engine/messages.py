@@ -481,6 +481,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "coverage_kind_gap": {"zh": "  {kind}：{count} 户，例如 {examples}", "en": "  {kind}: {count} households, e.g. {examples}"},
     # Input
+    "explain_household_not_found": {
+        "zh": "找不到家庭“{name}”：既不是文件，也不是示例家庭名。示例家庭有：{known}；也可以给出 JSON 文件路径，或用 - 从标准输入读取。",
+        "en": "household '{name}' not found: it is neither a file nor a fixture name. Fixtures: {known}; or give a JSON file path, or - for standard input.",
+    },
     "input_empty": {
         "zh": "输入为空：没有读到任何内容。请提供一户家庭的 JSON 对象，示例见 fixtures/households/。",
         "en": "input is empty. Provide one household as a JSON object; examples are in fixtures/households/.",

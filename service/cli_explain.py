@@ -66,6 +66,10 @@ def _household(args) -> Household | None:
     name = args.household
     fixture = DEFAULT_FIXTURES_DIR / f"{name}.json"
     source = name if name == "-" or Path(name).exists() or not fixture.is_file() else str(fixture)
+    if source == name and name != "-" and not Path(name).exists():
+        known = "、".join(sorted(p.stem for p in DEFAULT_FIXTURES_DIR.glob("*.json")))
+        print(render("explain_household_not_found", args.lang, name=name, known=known), file=sys.stderr)
+        return None
     text = read_text(source, args.lang)
     if text is None:
         return None

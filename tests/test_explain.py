@@ -232,3 +232,13 @@ def test_peer_contribution_explained():
             assert any("相似家庭" in line and line.startswith("得分") for line in explanation.text)
     finally:
         planner.close()
+
+
+def test_unknown_household_name_lists_fixtures(capsys):
+    from service.cli import main
+
+    code = main(["explain", "elderly", "--item", "grp_calligraphy"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "找不到家庭“elderly”" in err
+    assert "elderly-alone" in err
