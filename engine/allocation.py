@@ -22,6 +22,10 @@ below S, one of the S better-ranked households has neither i nor a full set of i
 (they cannot all use a seat, because at most S - 1 other seats exist), and moving the
 seat to it would raise the total. Items without a capacity count as having a seat for every
 household, so a kind with such an item is solved without pruning.
+
+A recommendation without a seat goes to the item's waitlist only when the item is full. A
+household that missed an item with free seats did so because it already holds its maximum
+of the kind; that request is counted in `Allocation.over_limit` and not wait-listed.
 """
 
 from __future__ import annotations
@@ -167,7 +171,12 @@ class Seat:
 
 @dataclass(frozen=True, slots=True)
 class WaitlistEntry:
-    """A household that wanted an item but did not get it; `place` 1 is offered the next free seat."""
+    """A household that wanted a full item and did not get it; `place` 1 is offered the next free seat.
+
+    `seats` is the item's seats in the community, all taken. `holds_same_kind` counts the
+    items of the kind the household got; at the per-household maximum it must give one up
+    to take a freed seat.
+    """
 
     community_id: str
     kind: ItemKind
@@ -179,6 +188,7 @@ class WaitlistEntry:
     weight: float
     rank: int
     holds_same_kind: int
+    seats: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +205,18 @@ class ItemUse:
 
 @dataclass
 class Allocation:
+    """Seats, waitlists and per-item use of a batch.
+
+    `over_limit` counts recommendations that got no seat only because the household already
+    holds the most items of the kind allowed, while the item still has free seats. They are
+    not wait-listed: no seat needs to free up, and the plans sheet still lists them.
+    """
+
     seats: list[Seat] = field(default_factory=list)
     waitlist: list[WaitlistEntry] = field(default_factory=list)
     usage: list[ItemUse] = field(default_factory=list)
     total_units: dict[tuple[str, ItemKind], int] = field(default_factory=dict)
+    over_limit: int = 0
     seconds: float = 0.0
 
     def assigned_by_position(self) -> dict[int, dict[ItemKind, list[str]]]:
@@ -246,6 +264,14 @@ def _allocate_kind(allocation: Allocation, community_id: str, kind: ItemKind, gr
 
     assigned = solve_allocation(utilities, limits, per_household)
 
+    demand = [0] * len(items)
+    assigned_count = [0] * len(items)
+    for h, row in enumerate(utilities):
+        for i, _ in row:
+            demand[i] += 1
+        for i in assigned[h]:
+            assigned_count[i] += 1
+
     total = 0
     held_count = [len(a) for a in assigned]
     requests: dict[int, list[tuple[int, int, int, Choice]]] = defaultdict(list)
@@ -257,22 +283,19 @@ def _allocate_kind(allocation: Allocation, community_id: str, kind: ItemKind, gr
                 total += applicant.units(choice)
                 allocation.seats.append(Seat(community_id, kind, choice.item_id, applicant.position,
                                              applicant.household_id, choice.score, applicant.weight, choice.rank))
-            else:
+            elif assigned_count[i] >= limits[i]:
                 requests[i].append((held_count[h], -applicant.units(choice), h, choice))
+            else:
+                # The item has a free seat, so only the per-household maximum kept it from this
+                # household: every assignment has a negative cost, and the optimum would add it.
+                allocation.over_limit += 1
 
     for i, item_id in enumerate(items):
         for place, (holds, _, h, choice) in enumerate(sorted(requests[i], key=lambda r: r[:3]), start=1):
             applicant = group[h]
             allocation.waitlist.append(WaitlistEntry(community_id, kind, item_id, place, applicant.position,
                                                      applicant.household_id, choice.score, applicant.weight,
-                                                     choice.rank, holds))
-    demand = [0] * len(items)
-    assigned_count = [0] * len(items)
-    for h, row in enumerate(utilities):
-        for i, _ in row:
-            demand[i] += 1
-        for i in assigned[h]:
-            assigned_count[i] += 1
+                                                     choice.rank, holds, limits[i]))
     for i, item_id in enumerate(items):
         allocation.usage.append(ItemUse(community_id, kind, item_id, seats[i], demand[i], assigned_count[i]))
     allocation.total_units[(community_id, kind)] = total

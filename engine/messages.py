@@ -550,13 +550,49 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "第一个词应是与户主的关系（{allowed}）。示例：户主 34 白领 在业；配偶 32；子女 4",
         "en": "the first word must be the relation to the head ({allowed}). Example: 户主 34 白领 在业；配偶 32；子女 4",
     },
-    "batch_member_age": {
-        "zh": "缺少年龄或年龄不在 0–120 之间，请写数字，例如“34”或“34岁”。",
-        "en": "age missing or outside 0-120; write a number such as 34 or 34岁.",
+    "batch_member_relation_order": {
+        "zh": "关系要写在最前面，这里它是第 {position} 个词。请把关系移到开头，例如“户主 70 退休”。",
+        "en": "the relation must come first, but it is word {position} here. Move it to the start, e.g. 户主 70 退休.",
+    },
+    "batch_member_age_missing": {
+        "zh": "缺少年龄。请在关系后写年龄（阿拉伯数字），例如“户主 70 退休”；不满 1 岁写 0。",
+        "en": "the age is missing. Write the age in digits after the relation, e.g. 户主 70 退休; under one year is 0.",
+    },
+    "batch_member_age_range": {
+        "zh": "第 {position} 个词是年龄 {age}，超出 0–{max}。请写周岁，例如 70。",
+        "en": "word {position} is the age {age}, outside 0-{max}. Write the age in years, e.g. 70.",
+    },
+    "batch_member_age_twice": {
+        "zh": "年龄写了两次（第 {first} 个词和第 {position} 个词）。每位成员只写一个年龄；两位成员之间用“；”隔开。",
+        "en": "the age is given twice (words {first} and {position}). Write one age per member, and separate members with ；.",
+    },
+    "batch_member_word_chinese_number": {
+        "zh": "第 {position} 个词是中文数字。年龄要用阿拉伯数字书写，例如 70 或 70岁。",
+        "en": "word {position} is a number in Chinese characters. Write the age in digits, e.g. 70 or 70岁.",
+    },
+    "batch_member_word_long_number": {
+        "zh": "第 {position} 个词是一长串数字，不是年龄。年龄写 0–120 的周岁，例如 70；出生年份、电话和证件号不要写在这一列。",
+        "en": "word {position} is a long number, not an age. Write the age in years (0-120), e.g. 70; birth years, phones and ID numbers do not belong in this column.",
+    },
+    "batch_member_word_age_form": {
+        "zh": "第 {position} 个词含数字，但不是年龄的写法。年龄只写整数周岁，例如 70 或 70岁；不满 1 岁写 0。",
+        "en": "word {position} contains digits but is not an age. Write whole years only, e.g. 70 or 70岁; under one year is 0.",
+    },
+    "batch_member_word_relation": {
+        "zh": "第 {position} 个词又是一个关系，而每位成员只有一个关系。多位成员之间请用“；”或换行隔开，例如“户主 34；配偶 32”。",
+        "en": "word {position} is a second relation, but each member has one. Separate members with ； or a line break, e.g. 户主 34；配偶 32.",
+    },
+    "batch_member_word_language": {
+        "zh": "第 {position} 个词像是语言。语言请写成“语言:英语”，多种语言用 / 隔开，例如“语言:英语/中文”。",
+        "en": "word {position} looks like a language. Write languages as 语言:英语, several separated by /, e.g. 语言:英语/中文.",
+    },
+    "batch_member_word_close": {
+        "zh": "第 {position} 个词接近{kind}“{label}”，但多了或少了字。请只写“{label}”。",
+        "en": "word {position} is close to the {kind_en} '{label}' but not the same. Write just '{label}'.",
     },
     "batch_member_word": {
-        "zh": "第 {position} 个词无法识别（为保护个人信息，不显示原文）。关系后可写：年龄、职业（{occupations}）、就业（{employments}）、慢病、残疾、语言:英语。",
-        "en": "word {position} is not recognised (not shown, to protect personal data). After the relation write: age, occupation ({occupations}), employment ({employments}), 慢病 (chronic illness), 残疾 (disability), 语言:英语 (languages).",
+        "zh": "第 {position} 个词无法识别（为保护个人信息，不显示原文；姓名等请不要写在这一列）。关系后可写：年龄（阿拉伯数字）、职业（{occupations}）、就业状态（{employments}）、慢病、残疾、语言:英语。",
+        "en": "word {position} is not recognised (not shown, to protect personal data; names do not belong in this column). After the relation write: the age in digits, occupation ({occupations}), employment ({employments}), 慢病 (chronic illness), 残疾 (disability), 语言:英语 (languages).",
     },
     "batch_member_language": {
         "zh": "“语言:”后的第 {position} 个语言无法识别。可用：{allowed}，或两三个字母的语言代码（如 en）。",
@@ -566,17 +602,57 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "户编号“{value}”与第 {first} 行重复。每户只登记一行，请删除或改正其中一行。",
         "en": "household id '{value}' repeats row {first}. Register each household on one row only.",
     },
+    "batch_duplicate_item": {
+        "zh": "户编号“{value}”与 households[{first}] 重复。每户只提交一次，请删除或改正其中一项。",
+        "en": "household id '{value}' repeats households[{first}]. Submit each household once; delete or correct one of them.",
+    },
     "batch_invalid": {
         "zh": "{detail}",
         "en": "{detail}",
     },
     "batch_format": {
-        "zh": "不支持的文件类型“{suffix}”。请使用 .xlsx 或 .csv；旧版 .xls 请在 Excel 或 WPS 中另存为 .xlsx。",
-        "en": "unsupported file type '{suffix}'. Use .xlsx or .csv; save an old .xls as .xlsx in Excel or WPS.",
+        "zh": "无法读取 {file}：不支持“{suffix}”类型的文件。请用 Excel/WPS 另存为 .xlsx 或 .csv 后重试。",
+        "en": "cannot read {file}: files of type '{suffix}' are not supported. Save it as .xlsx or .csv in Excel or WPS and retry.",
     },
     "batch_encoding": {
-        "zh": "无法识别 {file} 的文字编码（检测结果：{detected}）。请另存为 UTF-8 或 GB18030（GBK）编码的 CSV。",
-        "en": "cannot tell the text encoding of {file} (detected: {detected}). Save the CSV as UTF-8 or GB18030 (GBK).",
+        "zh": "无法读取 {file}：无法识别文字编码（检测结果：{detected}），或者它不是文本文件。请另存为 UTF-8 或 GB18030（GBK）编码的 CSV，或另存为 .xlsx。",
+        "en": "cannot read {file}: its text encoding is not recognised (detected: {detected}), or it is not a text file. Save it as a CSV in UTF-8 or GB18030 (GBK), or as .xlsx.",
+    },
+    "batch_not_text": {
+        "zh": "无法读取 {file}：它既不是 .xlsx 工作簿，也不像文本格式的 CSV。请用 Excel/WPS 另存为 .xlsx 或 UTF-8 编码的 .csv 后重试。",
+        "en": "cannot read {file}: it is neither an .xlsx workbook nor a text CSV. Save it as .xlsx or as a UTF-8 .csv in Excel or WPS and retry.",
+    },
+    "batch_file_missing": {
+        "zh": "找不到文件 {file}。请检查文件名和所在文件夹。",
+        "en": "file {file} not found. Check the file name and its folder.",
+    },
+    "batch_file_directory": {
+        "zh": "无法读取 {file}：这是一个文件夹，不是文件。请给出登记表文件（.xlsx 或 .csv）。",
+        "en": "cannot read {file}: it is a folder, not a file. Give the registration sheet (.xlsx or .csv).",
+    },
+    "batch_file_permission": {
+        "zh": "无法读取 {file}：没有读取权限。请检查文件权限，或把文件复制到自己的文件夹后重试。",
+        "en": "cannot read {file}: permission denied. Check the file's permissions, or copy it to a folder of your own and retry.",
+    },
+    "batch_file_unreadable": {
+        "zh": "无法读取 {file}（{detail}）。请把文件复制到本机的文件夹后重试。",
+        "en": "cannot read {file} ({detail}). Copy the file to a local folder and retry.",
+    },
+    "batch_file_empty": {
+        "zh": "无法读取 {file}：文件为空（0 字节）。请确认选对了文件，或重新导出登记表。",
+        "en": "cannot read {file}: the file is empty (0 bytes). Check that it is the right file, or export the sheet again.",
+    },
+    "batch_not_xlsx": {
+        "zh": "无法读取 {file}：文件为空或不是有效的 .xlsx 文件。请用 Excel/WPS 另存为 .xlsx 后重试。",
+        "en": "cannot read {file}: the file is empty or not a valid .xlsx file. Save it as .xlsx in Excel or WPS and retry.",
+    },
+    "batch_xls": {
+        "zh": "无法读取 {file}：这是旧版 Excel 97-2003 工作簿（.xls）或设了打开密码的工作簿。请用 Excel/WPS 另存为 .xlsx（不设密码）后重试。",
+        "en": "cannot read {file}: it is an old Excel 97-2003 workbook (.xls) or a password-protected one. Save it as .xlsx without a password in Excel or WPS and retry.",
+    },
+    "batch_csv_invalid": {
+        "zh": "无法读取 {file}：第 {line} 行不是有效的 CSV（{detail}）。请用 Excel/WPS 打开后另存为 .xlsx 或 .csv。",
+        "en": "cannot read {file}: line {line} is not valid CSV ({detail}). Open it in Excel or WPS and save it as .xlsx or .csv.",
     },
     "batch_no_header": {
         "zh": "{file} 的前 {rows} 行中找不到表头（应有“户编号”列）。请用 linli batch template 生成模板，按模板表头填写。",
@@ -625,6 +701,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "batch_output_format": {
         "zh": "无法从文件名 {output} 判断输出格式。请用 .xlsx、.csv 或 .jsonl 结尾，或加 --format。",
         "en": "cannot tell the output format from {output}. End it in .xlsx, .csv or .jsonl, or pass --format.",
+    },
+    "batch_output_format_conflict": {
+        "zh": "--format {format} 与输出文件名 {output} 的扩展名“{suffix}”不一致。请把文件名改为以 .{format} 结尾，或去掉 --format。",
+        "en": "--format {format} contradicts the extension '{suffix}' of {output}. End the file name in .{format}, or drop --format.",
+    },
+    "batch_output_suffix": {
+        "zh": "{what}的文件名应以 {suffix} 结尾，实际是 {output}。请改用 {suffix} 结尾的文件名。",
+        "en": "the file name of the {what_en} must end in {suffix}, got {output}. Use a name ending in {suffix}.",
+    },
+    "batch_output_directory": {
+        "zh": "无法写入 {output}：这是一个已有的文件夹。请在后面加上文件名，例如 {output}/{example}。",
+        "en": "cannot write {output}: it is an existing folder. Add a file name, e.g. {output}/{example}.",
+    },
+    "batch_output_no_folder": {
+        "zh": "无法写入 {output}：文件夹 {folder} 不存在。请先创建这个文件夹，或换一个位置。",
+        "en": "cannot write {output}: the folder {folder} does not exist. Create it first, or choose another place.",
+    },
+    "batch_write_failed": {
+        "zh": "无法写入 {output}（{detail}）。已有的同名文件保持不变。请检查磁盘空间和文件夹权限后重试。",
+        "en": "cannot write {output} ({detail}). An existing file of that name is unchanged. Check the disk space and the folder's permissions, and retry.",
     },
     "batch_too_many_rows": {
         "zh": "文件超过 {limit} 行数据，已停止。请拆分成多个文件。",
@@ -740,7 +836,8 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "string_type": "应为文字",
     "string_too_short": "不能为空",
     "string_too_long": "过长（最多 {max_length} 个字符）",
-    "string_pattern_mismatch": "格式不符，应匹配 {pattern}（小写英文字母开头，只含小写字母、数字和下划线）",
+    "string_pattern_mismatch": "格式不符，应匹配正则表达式 {pattern}",
+    "rule_file_name": "文件名应以小写英文字母或数字开头，只含小写字母、数字、下划线（_）和连字符（-），以 .yaml 结尾，.yaml 之前最多 64 个字符，例如 modules.yaml，实际是 {value}",
     "too_short": "至少需要 {min_length} 项",
     "too_long": "最多 {max_length} 项",
     "greater_than": "应大于 {gt}",

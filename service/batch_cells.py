@@ -22,6 +22,7 @@ move-in and wedding dates never fall there.
 """
 
 MAX_EXCEL_SERIAL = 2_958_465  # 9999-12-31
+MAX_AGE = 120
 
 LIST_SEPARATORS = re.compile(r"[,;、/|\s]+")
 MEMBER_SEPARATORS = re.compile(r"[;\n|]+")
@@ -292,25 +293,32 @@ def _parse_member(text: str, index: int) -> dict[str, object]:
     words = [w for w in MEMBER_WORD_SEPARATORS.split(text) if w]
     relation = find_label(RELATION_LABELS, words[0])
     if relation is None:
-        raise _member_fault(index, "batch_member_relation", allowed=allowed_text(RELATION_LABELS))
+        raise _relation_fault(words, index)
 
     member: dict[str, object] = {"relation": relation}
     for position, word in enumerate(words[1:], start=2):
         _read_member_word(member, word, index, position)
     if "age" not in member:
-        raise _member_fault(index, "batch_member_age")
+        raise _member_fault(index, "batch_member_age_missing")
+    member.pop("age_position")
     if member.get("occupation") in (Occupation.retired, Occupation.student) and "employment" not in member:
         member["employment"] = {Occupation.retired: Employment.retired, Occupation.student: Employment.student}[member["occupation"]]
     return member
+
+
+def _relation_fault(words: list[str], index: int) -> MemberFault:
+    """Say why the first word is no relation: the relation comes later, or it is missing."""
+    later = next((p for p, w in enumerate(words[1:], start=2) if find_label(RELATION_LABELS, w) is not None), None)
+    if later is not None:
+        return _member_fault(index, "batch_member_relation_order", position=later)
+    return _member_fault(index, "batch_member_relation", allowed=allowed_text(RELATION_LABELS))
 
 
 def _read_member_word(member: dict[str, object], word: str, index: int, position: int) -> None:
     """Read one word after the relation. Unknown words are never quoted back: they may be names."""
     age = re.fullmatch(r"(\d{1,3})(?:岁|周岁)?", word)
     if age:
-        if int(age.group(1)) > 120:
-            raise _member_fault(index, "batch_member_age")
-        member["age"] = int(age.group(1))
+        _set_age(member, int(age.group(1)), index, position)
         return
     if word in CHRONIC_WORDS:
         member["chronic_illness"] = True
@@ -326,8 +334,56 @@ def _read_member_word(member: dict[str, object], word: str, index: int, position
         if found is not None:
             member[key] = found
             return
-    raise _member_fault(index, "batch_member_word", position=position,
-                        occupations=allowed_text(OCCUPATION_LABELS), employments=allowed_text(EMPLOYMENT_LABELS))
+    raise _unknown_word_fault(word, index, position)
+
+
+def _set_age(member: dict[str, object], age: int, index: int, position: int) -> None:
+    if age > MAX_AGE:
+        raise _member_fault(index, "batch_member_age_range", position=position, age=age, max=MAX_AGE)
+    if "age" in member:
+        raise _member_fault(index, "batch_member_age_twice", first=member["age_position"], position=position)
+    member["age"] = age
+    member["age_position"] = position
+
+
+CHINESE_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百]+(?:岁|周岁)?")
+LONG_NUMBER = re.compile(r"\d{4,}")
+CLOSE_LABEL_KINDS = (("职业", "occupation", OCCUPATION_LABELS), ("就业状态", "employment status", EMPLOYMENT_LABELS))
+
+
+def _unknown_word_fault(word: str, index: int, position: int) -> MemberFault:
+    """Name what kind of value an unknown word looks like, and the expected form, without quoting it.
+
+    The word may be a name or a phone number, so a message only describes its shape: Chinese
+    numerals, a long number, a number with other text, a relation, a language, or a word
+    close to one label. Labels quoted back come from the tables above, never from the cell.
+    """
+    if CHINESE_NUMBER.fullmatch(word):
+        return _member_fault(index, "batch_member_word_chinese_number", position=position)
+    if LONG_NUMBER.fullmatch(word):
+        return _member_fault(index, "batch_member_word_long_number", position=position)
+    if any(c.isdigit() for c in word):
+        return _member_fault(index, "batch_member_word_age_form", position=position)
+    if find_label(RELATION_LABELS, word) is not None:
+        return _member_fault(index, "batch_member_word_relation", position=position)
+    if find_label(LANGUAGE_LABELS, word) is not None or word.startswith("语言"):
+        return _member_fault(index, "batch_member_word_language", position=position)
+    for kind, kind_en, labels in CLOSE_LABEL_KINDS:
+        label = _close_label(word, labels)
+        if label is not None:
+            return _member_fault(index, "batch_member_word_close", position=position, kind=kind, kind_en=kind_en,
+                                 label=label)
+    return _member_fault(index, "batch_member_word", position=position, occupations=allowed_text(OCCUPATION_LABELS),
+                         employments=allowed_text(EMPLOYMENT_LABELS))
+
+
+def _close_label(word: str, labels: dict) -> str | None:
+    """Return the label a word contains or is part of (退休人员 → 退休) when all such labels mean one value."""
+    matches = {label: value for value, words in labels.items() for label in words
+               if len(label) >= 2 and len(word) >= 2 and (label in word or word in label)}
+    if len(set(matches.values())) != 1:
+        return None
+    return max(matches, key=len)
 
 
 def _languages(text: str, index: int) -> list[str]:

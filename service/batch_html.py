@@ -125,7 +125,8 @@ def render_report(batch: BatchData, lang: str) -> str:
     e = html.escape
     overview = [("source", summary.source.name), ("rows", summary.rows), ("planned", summary.planned),
                 ("failed", summary.failed), ("blank", summary.blank_rows), ("communities", len(summary.communities)),
-                ("version", summary.ruleset_version), ("seats_total", summary.seats), ("waitlisted", summary.waitlisted)]
+                ("version", summary.ruleset_version), ("seats_total", summary.seats), ("waitlisted", summary.waitlisted),
+                ("over_limit", summary.over_limit)]
     parts = [f"<h1>{e(text(lang, 'report_title'))}</h1>", f"<h2>{e(text(lang, 'overview'))}</h2>",
              _table([], [[text(lang, k), v] for k, v in overview])]
 

@@ -22,6 +22,8 @@ import logging
 import os
 import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +62,15 @@ HEADER_SEARCH_ROWS = 10
 ENCODING_SAMPLE_BYTES = 1 << 20
 GB_ENCODINGS = {"gb2312", "gbk", "gb18030", "cp936", "hz"}
 XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""Start of an OLE compound file: an Excel 97-2003 .xls, or an .xlsx encrypted with a password."""
+
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+XLS_SUFFIXES = (".xls", ".et")
+CSV_SUFFIXES = (".csv", ".txt", "", ".upload")
+XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, IndexError, ValueError, TypeError,
+               SyntaxError)
+"""What openpyxl raises on a damaged workbook: zip faults, missing parts, invalid XML (ParseError is a SyntaxError)."""
 FIXED_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 """Creation time written into workbooks, so that rerunning a batch gives byte-identical files."""
 
@@ -79,7 +90,7 @@ class Column:
 
 
 class BatchFileError(Exception):
-    """The file as a whole cannot be read (type, encoding, headers); nothing was planned."""
+    """A file as a whole cannot be read (type, encoding, headers) or written; no output is left behind."""
 
     def __init__(self, code: str, problems: list[FieldProblem] | None = None, **params: object):
         self.code = code
@@ -172,18 +183,42 @@ class SheetInfo:
     total_rows: int | None = None
 
 
-def sniff_format(path: Path) -> str:
+def sniff_format(path: Path, name: str | None = None) -> str:
+    """Tell an .xlsx from a .csv by the file's first bytes, then by its suffix.
+
+    Raises:
+        BatchFileError: the file is missing, a folder, unreadable or empty; an old .xls or a
+            password-protected workbook; an .xlsx that is no zip archive; or of another type.
+    """
+    name = name or path.name
+    head = _read_head(path, name)
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    if head.startswith(XLSX_MAGIC):
         return "xlsx"
-    if suffix in (".csv", ".txt"):
+    if head.startswith(OLE_MAGIC) or suffix in XLS_SUFFIXES:
+        raise BatchFileError("batch_xls", file=name)
+    if suffix in XLSX_SUFFIXES:
+        raise BatchFileError("batch_not_xlsx", file=name)
+    if not head:
+        raise BatchFileError("batch_file_empty", file=name)
+    if suffix in CSV_SUFFIXES:
         return "csv"
-    with path.open("rb") as handle:
-        if handle.read(4) == XLSX_MAGIC:
-            return "xlsx"
-    if suffix in ("", ".upload"):
-        return "csv"
-    raise BatchFileError("batch_format", suffix=suffix)
+    raise BatchFileError("batch_format", file=name, suffix=suffix)
+
+
+def _read_head(path: Path, name: str) -> bytes:
+    """Return the first bytes of `path`, turning each way of failing to open it into a `BatchFileError`."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(OLE_MAGIC))
+    except FileNotFoundError:
+        raise BatchFileError("batch_file_missing", file=name) from None
+    except IsADirectoryError:
+        raise BatchFileError("batch_file_directory", file=name) from None
+    except PermissionError:
+        raise BatchFileError("batch_file_permission", file=name) from None
+    except OSError as exc:
+        raise BatchFileError("batch_file_unreadable", file=name, detail=exc.strerror or type(exc).__name__) from None
 
 
 def detect_encoding(sample: bytes, name: str) -> str:
@@ -196,17 +231,18 @@ def detect_encoding(sample: bytes, name: str) -> str:
     except UnicodeDecodeError:
         pass
     best = charset_normalizer.from_bytes(sample).best()
-    detected = best.encoding if best else "?"
-    if detected in GB_ENCODINGS:
+    if best is None:
+        raise BatchFileError("batch_not_text", file=name)
+    if best.encoding in GB_ENCODINGS:
         return "gb18030"
-    raise BatchFileError("batch_encoding", file=name, detected=detected)
+    raise BatchFileError("batch_encoding", file=name, detected=best.encoding)
 
 
 @contextmanager
 def open_rows(path: Path, name: str | None = None) -> Iterator[tuple[SheetInfo, Iterator[tuple[int, tuple]]]]:
     """Open an .xlsx or .csv file and yield its info and an iterator of (row number, cells)."""
     name = name or path.name
-    kind = sniff_format(path)
+    kind = sniff_format(path, name)
     if kind == "xlsx":
         with _open_xlsx(path, name) as opened:
             yield opened
@@ -220,16 +256,31 @@ def _open_xlsx(path: Path, name: str) -> Iterator[tuple[SheetInfo, Iterator[tupl
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # An open file rather than the path, because openpyxl rejects a path whose suffix is not .xlsx.
+    with path.open("rb") as handle:
+        try:
+            workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            sheet = _registration_sheet(workbook)
+        except (*XLSX_ERRORS, InvalidFileException) as exc:
+            raise _not_xlsx(name, exc) from None
+        try:
+            info = SheetInfo(name, "xlsx", sheet=sheet.title, total_rows=sheet.max_row)
+            yield info, _xlsx_rows(sheet, name)
+        finally:
+            workbook.close()
+
+
+def _xlsx_rows(sheet, name: str) -> Iterator[tuple[int, tuple]]:
+    """Yield numbered rows; openpyxl's read-only mode parses the sheet only now, so a damaged one fails here."""
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise BatchFileError("input_file", path=name, detail=type(exc).__name__) from None
-    try:
-        sheet = _registration_sheet(workbook)
-        info = SheetInfo(name, "xlsx", sheet=sheet.title, total_rows=sheet.max_row)
-        yield info, ((number, row) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1))
-    finally:
-        workbook.close()
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    except XLSX_ERRORS as exc:
+        raise _not_xlsx(name, exc) from None
+
+
+def _not_xlsx(name: str, exc: Exception) -> BatchFileError:
+    logger.info("cannot read %s as a workbook: %s: %s", name, type(exc).__name__, exc)
+    return BatchFileError("batch_not_xlsx", file=name)
 
 
 def _registration_sheet(workbook):
@@ -265,11 +316,14 @@ def _count_lines(raw, sample: bytes) -> int:
 
 
 def _csv_rows(text: io.TextIOWrapper, name: str, encoding: str) -> Iterator[tuple[int, tuple]]:
+    reader = csv.reader(text)
     try:
-        for number, row in enumerate(csv.reader(text), start=1):
+        for number, row in enumerate(reader, start=1):
             yield number, tuple(row)
     except UnicodeDecodeError:
         raise BatchFileError("batch_encoding", file=name, detected=encoding) from None
+    except csv.Error as exc:
+        raise BatchFileError("batch_csv_invalid", file=name, line=reader.line_num, detail=str(exc)) from None
 
 
 # Reading rows
@@ -452,6 +506,18 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def check_output_path(path: Path, example: str) -> None:
+    """Check, before any work, that `path` names a file in an existing folder.
+
+    Raises:
+        BatchFileError: `path` is a folder, or its folder does not exist.
+    """
+    if path.is_dir():
+        raise BatchFileError("batch_output_directory", output=str(path), example=example)
+    if not path.parent.is_dir():
+        raise BatchFileError("batch_output_no_folder", output=str(path), folder=str(path.parent))
 
 
 @contextmanager

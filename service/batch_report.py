@@ -19,7 +19,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from engine.allocation import Allocation, ItemUse
+from engine.allocation import Allocation, ItemUse, WaitlistEntry
 from models.catalogue import KIND_LABELS_ZH, ItemKind
 from service.batch_io import FIXED_CREATED, atomic_path
 from service.batch_run import BatchData, BatchSummary
@@ -45,7 +45,11 @@ LABELS: dict[str, dict[str, str]] = {
         "waitlist": "{kind}候补", "ok": "成功", "error": "错误", "place": "{name} 第 {place} 位",
         "kind": "项目类别", "item_id": "项目编号", "item": "项目名称", "result": "结果",
         "result_seat": "已分配", "result_wait": "候补", "wait_place": "候补顺位", "score": "推荐得分",
-        "weighted": "加权得分", "rank": "计划中排名", "holds": "已获同类项目数",
+        "weighted": "加权得分", "rank": "计划中排名", "holds": "已获同类项目数", "wait_reason": "候补原因",
+        "reason_full": "名额已满（共 {seats} 个）",
+        "reason_full_at_limit": "名额已满（共 {seats} 个）；本户已分到 {holds} 项同类项目（每户每类最多 {limit} 项），"
+                                "补上需先退出一项",
+        "over_limit": "因每户上限未列入候补的推荐",
         "title": "批量匹配汇总", "overview": "概况", "source": "输入文件", "encoding": "编码或工作表",
         "rows": "数据行数", "planned": "生成计划", "failed": "有错误的行", "blank": "跳过的空行",
         "ignored": "忽略的列", "communities": "社区数", "version": "规则版本", "seats_total": "分配名额",
@@ -67,6 +71,10 @@ LABELS: dict[str, dict[str, str]] = {
         "kind": "Kind", "item_id": "Item id", "item": "Item", "result": "Result",
         "result_seat": "allocated", "result_wait": "waitlist", "wait_place": "Waitlist place", "score": "Score",
         "weighted": "Weighted score", "rank": "Rank in plan", "holds": "Items of this kind held",
+        "wait_reason": "Waitlist reason", "reason_full": "no seat left ({seats} seats)",
+        "reason_full_at_limit": "no seat left ({seats} seats); the household holds {holds} item(s) of this kind "
+                                "(at most {limit} per household) and must give one up first",
+        "over_limit": "Not wait-listed: household at its maximum",
         "title": "Batch matching summary", "overview": "Overview", "source": "Input file", "encoding": "Encoding or sheet",
         "rows": "Data rows", "planned": "Planned", "failed": "Rows with errors", "blank": "Blank rows skipped",
         "ignored": "Ignored columns", "communities": "Communities", "version": "Rule version",
@@ -235,7 +243,7 @@ def _write_plans_sheet(sheet, batch: BatchData, lang: str, formats: dict) -> Non
 
 def _write_allocation_sheet(sheet, batch: BatchData, lang: str, formats: dict) -> None:
     headers = [text(lang, k) for k in ("community_id", "kind", "item_id", "item", "result", "wait_place", "row",
-                                       "household_id", "score", "weight", "weighted", "rank", "holds")]
+                                       "household_id", "score", "weight", "weighted", "rank", "holds", "wait_reason")]
     sheet.freeze_panes(1, 0)
     sheet.set_landscape()
     sheet.set_paper(9)
@@ -243,27 +251,37 @@ def _write_allocation_sheet(sheet, batch: BatchData, lang: str, formats: dict) -
     sheet.repeat_rows(0)
     sheet.set_column(0, len(headers) - 1, 14)
     sheet.set_column(3, 3, 22)
+    sheet.set_column(len(headers) - 1, len(headers) - 1, 40)
     sheet.write_row(0, 0, headers, formats["header"])
     kind_order = {kind: i for i, kind in enumerate(ItemKind)}
     seats = sorted(batch.allocation.seats, key=lambda s: (s.community_id, kind_order[s.kind], s.item_id, s.position))
     waits = sorted(batch.allocation.waitlist, key=lambda w: (w.community_id, kind_order[w.kind], w.item_id, w.place))
     row = 1
     for seat in seats:
-        sheet.write_row(row, 0, _allocation_values(batch, lang, seat, text(lang, "result_seat"), "", 0))
+        sheet.write_row(row, 0, _allocation_values(batch, lang, seat, text(lang, "result_seat"), "", 0, ""))
         row += 1
     for wait in waits:
         if row >= EXCEL_MAX_ROWS:
             # NOTE: a sheet has room for 1,048,576 rows, so longer wait-lists are cut here (the .jsonl output has them all).
             break
         sheet.write_row(row, 0, _allocation_values(batch, lang, wait, text(lang, "result_wait"), wait.place,
-                                                   wait.holds_same_kind))
+                                                   wait.holds_same_kind, wait_reason(batch, wait, lang)))
         row += 1
 
 
-def _allocation_values(batch: BatchData, lang: str, entry, result: str, place: object, holds: int) -> list[object]:
+def _allocation_values(batch: BatchData, lang: str, entry, result: str, place: object, holds: int,
+                       reason: str) -> list[object]:
     return [entry.community_id, kind_label(entry.kind, lang), entry.item_id, item_name(batch, entry.item_id, lang),
             result, place, batch.row_numbers[entry.position], entry.household_id, entry.score, entry.weight,
-            round(entry.score * entry.weight, 4), entry.rank, holds]
+            round(entry.score * entry.weight, 4), entry.rank, holds, reason]
+
+
+def wait_reason(batch: BatchData, wait: WaitlistEntry, lang: str) -> str:
+    """Say why a household waits: the item is full, and whether it must give up an item to take a freed seat."""
+    limit = batch.settings.seats_per_household[wait.kind]
+    if wait.holds_same_kind >= limit:
+        return text(lang, "reason_full_at_limit", seats=wait.seats, holds=wait.holds_same_kind, limit=limit)
+    return text(lang, "reason_full", seats=wait.seats)
 
 
 def item_totals(allocation: Allocation) -> list[tuple[ItemKind, str, int | None, int, int, int]]:
@@ -322,7 +340,7 @@ class SummarySheet:
             ("rows", summary.rows), ("planned", summary.planned), ("failed", summary.failed),
             ("blank", summary.blank_rows), ("ignored", "、".join(summary.ignored_columns)),
             ("communities", len(summary.communities)), ("version", summary.ruleset_version),
-            ("seats_total", summary.seats), ("waitlisted", summary.waitlisted),
+            ("seats_total", summary.seats), ("waitlisted", summary.waitlisted), ("over_limit", summary.over_limit),
         ]
         self.sheet.write_string(self.row, 0, text(self.lang, "overview"), self.formats["section"])
         for offset, (key, value) in enumerate(lines, start=1):

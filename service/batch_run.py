@@ -25,14 +25,30 @@ from engine.planner import Planner
 from models.batch import BatchSettings, Indicator
 from models.catalogue import ItemKind
 from models.plan import Plan
-from service.batch_io import RowInput, SheetInfo, SheetReader, open_rows, read_capacities
+from service.batch_io import BatchFileError, RowInput, SheetInfo, SheetReader, open_rows, read_capacities
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = ("xlsx", "csv", "jsonl")
+SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                  ".xls": "xls", ".xlsm": "xlsm", ".json": "json", ".tsv": "tsv", ".html": "html", ".htm": "html"}
+"""The format each output suffix stands for; formats outside `OUTPUT_FORMATS` cannot be written."""
 
-ProgressCallback = Callable[[int, int | None], None]
-"""Called after each row with (rows done, estimated total rows or None)."""
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a batch is: data rows planned, blank rows skipped, and the data rows expected in all.
+
+    `total` is an estimate while rows are read (None when unknown) and equals `done` at the end.
+    """
+
+    done: int
+    blank: int
+    total: int | None
+
+
+ProgressCallback = Callable[[Progress], None]
+"""Called after each data row, and once more when every row has been read."""
 
 
 @dataclass
@@ -68,6 +84,7 @@ class BatchSummary:
     indicators: list[IndicatorResult] = field(default_factory=list)
     seats: int = 0
     waitlisted: int = 0
+    over_limit: int = 0
     plan_seconds: float = 0.0
     allocation_seconds: float = 0.0
     write_seconds: float = 0.0
@@ -94,14 +111,17 @@ class BatchData:
 def run_batch(input_path: Path, output_path: Path, planner: Planner, *, output_format: str = "xlsx",
               capacity_path: Path | None = None, report_path: Path | None = None, lang: str = "zh",
               progress: ProgressCallback | None = None, max_rows: int | None = None,
-              input_name: str | None = None, capacity_name: str | None = None) -> BatchSummary:
+              input_name: str | None = None, capacity_name: str | None = None,
+              output_name: str | None = None) -> BatchSummary:
     """Plan every row of `input_path`, allocate seats and write `output_path` (and the report).
 
+    `input_name`, `capacity_name` and `output_name` are the names messages show (default: the paths).
+
     Raises:
-        BatchFileError: the input or capacity file cannot be read as a whole.
+        BatchFileError: the input or capacity file cannot be read as a whole, or an output
+            file cannot be written.
         RuleSetError: `batch.yaml` beside the rules is invalid.
     """
-    from service.batch_report import write_output
 
     settings = load_batch_settings(planner.rulebase)
     overrides = read_capacities(capacity_path, planner.rulebase, settings, capacity_name) if capacity_path else None
@@ -116,17 +136,38 @@ def run_batch(input_path: Path, output_path: Path, planner: Planner, *, output_f
         finish_summary(batch)
 
         started = time.perf_counter()
-        write_output(batch, output_path, output_format, lang)
-        if report_path is not None:
-            from service.batch_html import write_html_report  # matplotlib is loaded only for a report
-
-            write_html_report(batch, report_path, lang)
+        _write_files(batch, output_path, output_format, report_path, lang, output_name)
         batch.summary.write_seconds = time.perf_counter() - started
     logger.info("batch %s: %d rows, %d planned, %d failed, %d seats, %d wait-listed; plan %.1f s, allocate %.2f s, "
                 "write %.1f s", batch.summary.source.name, batch.summary.rows, batch.summary.planned,
                 batch.summary.failed, batch.summary.seats, batch.summary.waitlisted, batch.summary.plan_seconds,
                 batch.summary.allocation_seconds, batch.summary.write_seconds)
     return batch.summary
+
+
+def _write_files(batch: BatchData, output_path: Path, output_format: str, report_path: Path | None, lang: str,
+                 output_name: str | None) -> None:
+    """Write the output and the optional report; a failed write raises `BatchFileError` naming the file."""
+    from service.batch_report import write_output
+
+    try:
+        write_output(batch, output_path, output_format, lang)
+    except OSError as exc:
+        raise _write_error(output_name or str(output_path), exc) from None
+    if report_path is None:
+        return
+
+    from service.batch_html import write_html_report  # matplotlib is loaded only for a report
+
+    try:
+        write_html_report(batch, report_path, lang)
+    except OSError as exc:
+        raise _write_error(str(report_path), exc) from None
+
+
+def _write_error(name: str, exc: OSError) -> BatchFileError:
+    logger.warning("writing %s failed: %s", name, exc)
+    return BatchFileError("batch_write_failed", output=name, detail=exc.strerror or str(exc))
 
 
 @dataclass
@@ -150,15 +191,24 @@ def plan_rows(input_path: Path, planner: Planner, settings: BatchSettings, spool
             planned.row_numbers.append(row.row)
             _count(summary, record, applicant, planned)
             if progress is not None:
-                progress(position + 1, _data_rows_estimate(info, reader))
+                progress(Progress(position + 1, reader.blank_rows, _data_rows_estimate(info, reader, position + 1)))
     summary.blank_rows = reader.blank_rows
     summary.ignored_columns = list(reader.ignored_columns)
     summary.plan_seconds = time.perf_counter() - started
+    if progress is not None:
+        progress(Progress(summary.rows, summary.blank_rows, summary.rows))
     return planned
 
 
-def _data_rows_estimate(info: SheetInfo, reader: SheetReader) -> int | None:
-    return None if info.total_rows is None else max(info.total_rows - reader.header_row, 0)
+def _data_rows_estimate(info: SheetInfo, reader: SheetReader, done: int) -> int | None:
+    """Estimate the data rows: rows below the header, less the blank rows seen so far; at least `done`.
+
+    NOTE: an .xlsx counts formatted but empty rows at its end in `max_row`, so the estimate
+    can stay high until the last row is read.
+    """
+    if info.total_rows is None:
+        return None
+    return max(info.total_rows - reader.header_row - reader.blank_rows, done)
 
 
 def _plan_row(planner: Planner, settings: BatchSettings, row: RowInput, position: int,
@@ -217,6 +267,7 @@ def finish_summary(batch: BatchData) -> None:
     allocation = batch.allocation
     summary.seats = len(allocation.seats)
     summary.waitlisted = len(allocation.waitlist)
+    summary.over_limit = allocation.over_limit
     summary.allocation_seconds = allocation.seconds
     allocated = Counter(kind.value for kind, _ in {(s.kind, s.position) for s in allocation.seats})
     for indicator in batch.settings.indicators:

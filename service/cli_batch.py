@@ -4,8 +4,9 @@
     linli batch template -o FILE.xlsx
 
 The exit status is 0 when the output was written, even if some rows have errors (those
-rows carry their error in the output); 1 when the file as a whole cannot be read or the
-rules are invalid, and nothing is written.
+rows carry their error in the output); 1 when an input file as a whole cannot be read, an
+output file cannot be written, or the rules are invalid, and nothing is written; 2 when
+the output's format is unknown or contradicts its file name.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from engine.errors import RuleSetError
 from engine.loader import load_rulebase
 from engine.messages import render
 from engine.planner import build_planner
-from service.batch_io import BatchFileError, write_template
-from service.batch_run import OUTPUT_FORMATS, run_batch
+from service.batch_io import BatchFileError, check_output_path, write_template
+from service.batch_run import OUTPUT_FORMATS, SUFFIX_FORMATS, Progress, run_batch
 from service.cli_common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_rule_errors
 
 TEMPLATE_COMMAND = "template"
+REPORT_SUFFIXES = (".html", ".htm")
+TEMPLATE_SUFFIXES = (".xlsx",)
 
 
 def register(subparsers, common, lang: str) -> None:
@@ -59,10 +62,18 @@ def run(args) -> int:
         return _write_template(args)
 
     output = Path(args.output)
-    output_format = args.format or output.suffix.lower().lstrip(".")
-    if output_format not in OUTPUT_FORMATS:
-        print(render("batch_output_format", args.lang, output=args.output), file=sys.stderr)
+    output_format = _output_format(output, args.format, args.lang)
+    if output_format is None:
         return EXIT_USAGE
+    if args.report and not _has_suffix(Path(args.report), REPORT_SUFFIXES, "report", args.lang):
+        return EXIT_USAGE
+    try:
+        check_output_path(output, f"result.{output_format}")
+        if args.report:
+            check_output_path(Path(args.report), "report.html")
+    except BatchFileError as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return EXIT_INVALID
 
     try:
         planner = build_planner(args.rules)
@@ -80,6 +91,40 @@ def run(args) -> int:
     finally:
         planner.close()
 
+    _print_summary(args, summary)
+    return EXIT_OK
+
+
+def _output_format(output: Path, requested: str | None, lang: str) -> str | None:
+    """Return the format that `--format` or else the suffix of OUTPUT names; print why when there is none.
+
+    A `--format` that contradicts a suffix naming another format (`-o out.xlsx --format csv`)
+    is rejected, so a file never holds another format than its name says.
+    """
+    suffix = output.suffix.lower()
+    implied = SUFFIX_FORMATS.get(suffix)
+    if requested is not None and implied is not None and implied != requested:
+        print(render("batch_output_format_conflict", lang, format=requested, output=output, suffix=suffix),
+              file=sys.stderr)
+        return None
+    chosen = requested or implied
+    if chosen not in OUTPUT_FORMATS:
+        print(render("batch_output_format", lang, output=output), file=sys.stderr)
+        return None
+    return chosen
+
+
+def _has_suffix(path: Path, suffixes: tuple[str, ...], what: str, lang: str) -> bool:
+    """Tell whether `path` ends in one of `suffixes`; print a message when it does not."""
+    if path.suffix.lower() in suffixes:
+        return True
+    names = {"report": ("图表报告", "chart report"), "template": ("登记模板", "template")}[what]
+    print(render("batch_output_suffix", lang, what=names[0], what_en=names[1], suffix=suffixes[0], output=path),
+          file=sys.stderr)
+    return False
+
+
+def _print_summary(args, summary) -> None:
     if summary.blank_rows:
         print(render("batch_blank_rows", args.lang, count=summary.blank_rows), file=sys.stderr)
     if summary.ignored_columns:
@@ -88,30 +133,38 @@ def run(args) -> int:
                  seats=summary.seats, waiting=summary.waitlisted, output=args.output), file=sys.stderr)
     if args.report:
         print(render("batch_report_written", args.lang, output=args.report), file=sys.stderr)
-    return EXIT_OK
 
 
 def _run_with_progress(args, planner, output: Path, output_format: str):
     """Run the batch with a progress bar on standard error (shown only on a terminal)."""
     with tqdm(total=None, unit="户" if args.lang == "zh" else " rows", file=sys.stderr, disable=None,
               desc="计划" if args.lang == "zh" else "planning") as bar:
-        def progress(done: int, total: int | None) -> None:
-            if total is not None and bar.total != total:
-                bar.total = max(total, done)
+        def progress(state: Progress) -> None:
+            if state.total is not None and bar.total != state.total:
+                bar.total = state.total
                 bar.refresh()
-            bar.update(done - bar.n)
+            bar.update(state.done - bar.n)
 
         return run_batch(Path(args.input), output, planner, output_format=output_format,
                          capacity_path=Path(args.capacity) if args.capacity else None,
-                         report_path=Path(args.report) if args.report else None, lang=args.lang, progress=progress)
+                         report_path=Path(args.report) if args.report else None, lang=args.lang, progress=progress,
+                         output_name=args.output)
 
 
 def _write_template(args) -> int:
+    output = Path(args.output)
+    if not _has_suffix(output, TEMPLATE_SUFFIXES, "template", args.lang):
+        return EXIT_USAGE
+    try:
+        check_output_path(output, "template.xlsx")
+    except BatchFileError as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return EXIT_INVALID
     try:
         rulebase = load_rulebase(args.rules)
     except RuleSetError as exc:
         print_rule_errors(exc.problems, args.lang)
         return EXIT_INVALID
-    write_template(Path(args.output), rulebase)
+    write_template(output, rulebase)
     print(render("batch_template_written", args.lang, output=args.output), file=sys.stderr)
     return EXIT_OK

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -36,8 +36,8 @@ from pydantic import BaseModel, Field
 from engine.errors import RuleSetError
 from engine.messages import render
 from service.auth import Permission, require
-from service.batch_io import XLSX_MAGIC, BatchFileError
-from service.batch_run import BatchSummary, run_batch
+from service.batch_io import OLE_MAGIC, XLSX_MAGIC, BatchFileError
+from service.batch_run import BatchSummary, Progress, run_batch
 from service.http_errors import ERROR_RESPONSES, ApiError, ErrorBody, request_lang
 from service.state import PlannerRegistry, get_registry
 
@@ -87,6 +87,7 @@ class BatchJob:
     state: JobState = JobState.queued
     rows_done: int = 0
     rows_total: int | None = None
+    rows_blank: int = 0
     summary: BatchSummary | None = None
     error: tuple[str, str] | None = None
     error_code: str | None = None
@@ -163,8 +164,9 @@ class JobOut(BaseModel):
     job_id: str
     status: JobState = Field(description="queued 排队 | running 运行中 | done 完成 | failed 失败")
     format: str = Field(description="结果格式：xlsx、csv 或 jsonl")
-    rows_done: int = Field(description="已处理的数据行数")
-    rows_total: int | None = Field(description="估计的总行数（未知时为 null）")
+    rows_done: int = Field(description="已处理的数据行数（不含空行）")
+    rows_total: int | None = Field(description="数据行总数（不含空行）：运行中为估计值（未知时为 null），完成后等于 rows_done")
+    rows_blank: int = Field(description="已跳过的空行数")
     status_url: str
     result_url: str | None = Field(description="完成后下载结果的地址")
     summary: SummaryOut | None = None
@@ -186,7 +188,7 @@ def _job_out(job: BatchJob, lang: str) -> JobOut:
     if job.error is not None:
         error = job.error[1] if lang == "en" else job.error[0]
     return JobOut(job_id=job.id, status=job.state, format=job.output_format, rows_done=job.rows_done,
-                  rows_total=job.rows_total, status_url=f"/v1/batch/jobs/{job.id}",
+                  rows_total=job.rows_total, rows_blank=job.rows_blank, status_url=f"/v1/batch/jobs/{job.id}",
                   result_url=f"/v1/batch/jobs/{job.id}/result" if job.state == JobState.done else None,
                   summary=summary, error=error, error_code=job.error_code)
 
@@ -217,8 +219,8 @@ UPLOAD_BODY = {
 )
 async def create_job(
     request: Request,
-    output_format: Annotated[str, Query(alias="format", pattern="^(xlsx|csv|jsonl)$",
-                                        description="结果格式：xlsx（默认）、csv 或 jsonl")] = "xlsx",
+    output_format: Annotated[Literal["xlsx", "csv", "jsonl"], Query(alias="format",
+                                                                    description="结果格式：xlsx（默认）、csv 或 jsonl")] = "xlsx",
     registry: PlannerRegistry = Depends(get_registry),
     jobs: BatchJobs = Depends(get_jobs),
 ) -> JSONResponse:
@@ -240,7 +242,8 @@ def _new_job(jobs: BatchJobs, body: bytes, output_format: str, lang: str) -> Bat
     job_id = uuid.uuid4().hex
     directory = jobs.root / job_id
     directory.mkdir()
-    suffix = ".xlsx" if body.startswith(XLSX_MAGIC) else ".csv"
+    # The suffix only names the file in messages; the reader tells the formats apart by content.
+    suffix = ".xlsx" if body.startswith(XLSX_MAGIC) else ".xls" if body.startswith(OLE_MAGIC) else ".csv"
     input_path = directory / f"input{suffix}"
     input_path.write_bytes(body)
     return BatchJob(job_id, directory, input_path, output_format, lang)
@@ -297,14 +300,14 @@ def _run_job(job: BatchJob, registry: PlannerRegistry) -> None:
     """Run one job in the worker thread; every outcome ends in state done or failed."""
     job.state = JobState.running
 
-    def progress(done: int, total: int | None) -> None:
-        job.rows_done, job.rows_total = done, total
+    def progress(state: Progress) -> None:
+        job.rows_done, job.rows_blank, job.rows_total = state.done, state.blank, state.total
 
     try:
         with registry.lease() as planner:
             job.summary = run_batch(job.input_path, job.output_path, planner, output_format=job.output_format,
                                     lang=job.lang, progress=progress, max_rows=MAX_JOB_ROWS,
-                                    input_name=job.input_path.name)
+                                    input_name=job.input_path.name, output_name=job.output_path.name)
         job.state = JobState.done
         logger.info("batch job %s done: %d rows, %d failed", job.id, job.summary.rows, job.summary.failed)
     except BatchFileError as exc:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from engine.errors import Problem, RuleSetError
 from engine.loader import RuleBase, check_directory, directory_version, rule_file_name
@@ -102,10 +104,26 @@ class RulesStatusResponse(BaseModel):
     last_error: ReloadErrorOut | None = Field(description="最近一次失败的加载；之后加载成功时清空")
 
 
+RULE_FILE_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}\.yaml$"
+
+
+def _check_rule_file_name(name: str) -> str:
+    """Accept a plain file name matching `RULE_FILE_NAME`; the error type carries a message that spells the pattern out."""
+    if re.fullmatch(RULE_FILE_NAME, name) is None:
+        raise PydanticCustomError(
+            "rule_file_name",
+            "the file name must start with a lowercase letter or a digit, contain only lowercase letters, digits, "
+            "'_' and '-', end in .yaml and have at most 64 characters before .yaml, e.g. modules.yaml")
+    return name
+
+
 class ValidateRequest(BaseModel):
     kind: Literal["ruleset", "catalogue"] = Field(description="ruleset：规则文件；catalogue：目录文件")
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}\.yaml$",
-                      description="文件名，如 modules.yaml；与现有文件同名时视为修改该文件，否则视为新增")
+    # The pattern goes into the schema only: pydantic's own pattern check would report it as a bare regex.
+    name: Annotated[str, AfterValidator(_check_rule_file_name)] = Field(
+        json_schema_extra={"pattern": RULE_FILE_NAME},
+        description="文件名，如 modules.yaml：小写英文字母或数字开头，只含小写字母、数字、_ 和 -，以 .yaml 结尾；"
+                    "与现有文件同名时视为修改该文件，否则视为新增")
     text: str = Field(max_length=MAX_FILE_BYTES, description="YAML 全文（UTF-8）")
 
 

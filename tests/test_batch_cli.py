@@ -161,18 +161,21 @@ def test_personal_data_never_output(messy_csv, tmp_path, capsys, caplog):
         assert not [t for t in texts if secret in t], secret
 
 
-def test_failed_write_keeps_previous_output(tmp_path, monkeypatch):
+def test_failed_write_keeps_previous_output(tmp_path, monkeypatch, capsys):
     output = tmp_path / "out.xlsx"
     output.write_bytes(b"previous result")
 
     def crash(batch, path, lang):
         path.write_bytes(b"half a workbook")
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(service.batch_report, "write_xlsx", crash)
-    with pytest.raises(OSError, match="disk full"):
-        main(["batch", str(ARRIVALS_CSV), "-o", str(output)])
 
+    assert main(["batch", str(ARRIVALS_CSV), "-o", str(output)]) == 1
+
+    message = capsys.readouterr().err
+    assert f"无法写入 {output}（No space left on device）" in message
+    assert "Traceback" not in message
     assert output.read_bytes() == b"previous result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
 
