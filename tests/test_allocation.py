@@ -201,6 +201,21 @@ def test_allocate_waitlist_ranks_unserved_first() -> None:
 
     waiting = [(w.household_id, w.place, w.holds_same_kind) for w in allocation.waitlist if w.item_id == "grp_a"]
     assert waiting == [("H001", 1, 0), ("H000", 2, 1)]
+    assert allocation.over_limit == 0
+
+
+def test_allocate_no_waitlist_for_item_with_free_seats() -> None:
+    """H000 gets its better group; the fitness club still has 29 free seats, so H000 does not wait for it."""
+    applicants = [
+        applicant(0, "C1", [("grp_a", 5.0), ("grp_fitness", 3.0)]),
+        applicant(1, "C1", [("grp_a", 1.0)]),
+    ]
+
+    allocation = allocate(applicants, Capacities({"grp_a": 1, "grp_fitness": 30}), BatchSettings())
+
+    assert [(s.household_id, s.item_id) for s in allocation.seats] == [("H000", "grp_a")]
+    assert [(w.household_id, w.item_id, w.seats) for w in allocation.waitlist] == [("H001", "grp_a", 1)]
+    assert allocation.over_limit == 1
 
 
 def test_allocate_unlimited_item_serves_everyone() -> None:

@@ -260,3 +260,136 @@ def test_english_labels(tmp_path):
     rows = sheet_rows(tmp_path / "out.xlsx", 0)
     assert rows[0][:4] == ("Row", "Household id", "Community", "Status")
     assert rows[1][3] == "ok"
+
+
+# Files that cannot be read or written
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("empty.xlsx", b"", "无法读取 empty.xlsx：文件为空或不是有效的 .xlsx 文件。请用 Excel/WPS 另存为 .xlsx 后重试。"),
+    ("garbage.xlsx", b"just text\n", "无法读取 garbage.xlsx：文件为空或不是有效的 .xlsx 文件"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "另存为 .xlsx"),
+    ("month.xlsx", None, "这是一个文件夹"),
+    ("missing.csv", "missing", "找不到文件 missing.csv"),
+])
+def test_unreadable_input_exits_1_with_message(tmp_path, capsys, name, content, expected):
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    elif content != "missing":
+        path.write_bytes(content)
+
+    code = main(["batch", str(path), "-o", str(tmp_path / "out.xlsx")])
+
+    message = capsys.readouterr().err
+    assert code == 1
+    assert expected in message
+    assert "Traceback" not in message
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_unreadable_input_in_english(tmp_path, capsys):
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+
+    assert main(["batch", str(path), "-o", str(tmp_path / "out.xlsx"), "--lang", "en"]) == 1
+
+    assert "cannot read empty.xlsx: the file is empty or not a valid .xlsx file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output, report, code, expected", [
+    ("missing-folder/out.xlsx", None, 1, "文件夹 {tmp}/missing-folder 不存在"),
+    ("existing-folder", None, 2, "无法从文件名"),
+    ("existing-folder.xlsx", None, 1, "这是一个已有的文件夹"),
+    ("out.xlsx", "missing-folder/r.html", 1, "文件夹 {tmp}/missing-folder 不存在"),
+    ("out.xlsx", "r.xlsx", 2, "图表报告的文件名应以 .html 结尾"),
+])
+def test_output_path_checked_before_planning(messy_csv, tmp_path, capsys, output, report, code, expected):
+    (tmp_path / "existing-folder").mkdir()
+    (tmp_path / "existing-folder.xlsx").mkdir()
+    args = ["batch", str(messy_csv), "-o", str(tmp_path / output)]
+    if report:
+        args += ["--report", str(tmp_path / report)]
+
+    assert main(args) == code
+
+    assert expected.format(tmp=tmp_path) in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_template_needs_xlsx_name(tmp_path, capsys):
+    assert main(["batch", "template", "-o", str(tmp_path / "template.csv")]) == 2
+
+    assert "应以 .xlsx 结尾" in capsys.readouterr().err
+    assert not (tmp_path / "template.csv").exists()
+
+
+# Output format
+
+
+def test_format_from_suffix(messy_csv, tmp_path):
+    assert main(["batch", str(messy_csv), "-o", str(tmp_path / "out.csv")]) == 0
+
+    assert (tmp_path / "out.csv").read_bytes().startswith("\ufeff行号".encode("utf-8"))
+
+
+def test_format_contradicting_suffix_rejected(messy_csv, tmp_path, capsys):
+    assert main(["batch", str(messy_csv), "-o", str(tmp_path / "e.xlsx"), "--format", "csv"]) == 2
+
+    message = capsys.readouterr().err
+    assert "--format csv" in message
+    assert "“.xlsx”不一致" in message
+    assert not (tmp_path / "e.xlsx").exists()
+
+
+def test_format_for_name_without_suffix(messy_csv, tmp_path):
+    assert main(["batch", str(messy_csv), "-o", str(tmp_path / "result"), "--format", "jsonl"]) == 0
+
+    lines = (tmp_path / "result").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 6
+    assert json.loads(lines[0])["row"] == 2
+
+
+# Waitlists
+
+
+def test_fixture_waitlist_only_for_full_items(month_output, rulebase):
+    rows = sheet_rows(month_output / "out.xlsx", 1)
+    result, community, item, holds, reason = (header_index(rows, t) for t in
+                                              ("结果", "社区编号", "项目编号", "已获同类项目数", "候补原因"))
+    taken = Counter((r[community], r[item]) for r in rows[1:] if r[result] == "已分配")
+    waiting = [r for r in rows[1:] if r[result] == "候补"]
+
+    assert waiting
+    for r in waiting:
+        seats = rulebase.items[r[item]].capacity
+        assert taken[(r[community], r[item])] == seats, r
+        assert r[reason].startswith(f"名额已满（共 {seats} 个）"), r
+        assert ("每户每类最多 1 项" in r[reason]) == (r[holds] >= 1), r
+
+
+def test_fixture_summary_counts_requests_over_limit(month_output):
+    overview = {r[0]: r[1] for r in sheet_rows(month_output / "out.xlsx", 2) if r and r[0]}
+
+    assert overview["因每户上限未列入候补的推荐"] > 0
+    assert overview["候补条数"] > 0
+
+
+# Output independent of the working directory and the clone's location
+
+
+def test_rerun_from_other_directory_identical(messy_csv, tmp_path, monkeypatch):
+    outputs = []
+    for place in ("a", "b/deeper"):
+        rules = shutil.copytree(ROOT / "rules", tmp_path / place / "rules")
+        work = tmp_path / place / "work"
+        work.mkdir()
+        monkeypatch.chdir(work)
+        assert main(["batch", str(messy_csv), "-o", "out.jsonl", "--rules", str(rules)]) == 0
+        outputs.append((work / "out.jsonl").read_bytes())
+
+    assert outputs[0] == outputs[1]
+    lines = [json.loads(line) for line in outputs[0].decode("utf-8").splitlines()]
+    files = {rule["file"] for line in lines if "plan" in line for rule in line["plan"]["fired_rules"]}
+    assert files
+    assert all(re.fullmatch(r"rules/rulesets/\w+\.yaml", f) for f in files), files

@@ -10,6 +10,7 @@ import pytest
 from service.cli import main
 from tests.service_support import CASEWORKER, RULE_ADMIN, Server, copy_rules
 from tests.test_batch_cli import ARRIVALS_CSV, ARRIVALS_XLSX, sheet_rows
+from tests.test_batch_io import HEADERS, row, write_csv
 
 POLL_SECONDS = 60
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -98,3 +99,34 @@ def test_rule_admin_cannot_upload(server):
     status, _ = server.request("POST", "/v1/batch/jobs", ARRIVALS_CSV.read_bytes(), RULE_ADMIN)
 
     assert status == 403
+
+
+@pytest.mark.parametrize("body, code, words", [
+    (b"PK\x03\x04 not really a zip archive", "batch_not_xlsx", "不是有效的 .xlsx 文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "batch_xls", "另存为 .xlsx"),
+    (bytes(range(256)) * 8, "batch_not_text", "UTF-8"),
+])
+def test_unreadable_upload_fails_with_message(server, body, code, words):
+    status, created = upload(server, body)
+    job = wait(server, created["job_id"])
+
+    assert status == 202
+    assert job["status"] == "failed"
+    assert job["error_code"] == code
+    assert words in job["error"]
+    assert "Traceback" not in job["error"]
+
+
+def test_blank_rows_counted_apart(server, tmp_path):
+    blank = [""] * len(HEADERS)
+    sheet = write_csv(tmp_path / "in.csv", [row("H001"), blank, row("H002"), blank, blank])
+
+    _, created = upload(server, sheet.read_bytes())
+    job = wait(server, created["job_id"])
+
+    assert job["status"] == "done"
+    assert job["rows_done"] == 2
+    assert job["rows_total"] == 2
+    assert job["rows_blank"] == 3
+    assert job["summary"]["rows"] == 2
+    assert job["summary"]["blank_rows"] == 3

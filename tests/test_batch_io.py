@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -308,3 +309,121 @@ def test_member_error_hides_words(tmp_path, rulebase, settings):
     assert "第 2 个词" in first.message_zh
     assert "张三丰" not in first.message_zh + first.message_en
     assert "李四" not in second.message_zh + second.message_en
+
+
+# Files that cannot be read as a whole
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _damaged_sheet(tmp_path: Path) -> Path:
+    """A real workbook whose sheet XML is cut in half: it opens, and fails while rows are read."""
+    good = write_xlsx(tmp_path / "good.xlsx", [row("H001"), row("H002")])
+    with zipfile.ZipFile(good) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    sheet = members["xl/worksheets/sheet1.xml"]
+    members["xl/worksheets/sheet1.xml"] = sheet[: len(sheet) // 2]
+    return _zip(tmp_path / "damaged.xlsx", members)
+
+
+OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+
+UNREADABLE_FILES = {
+    "empty.xlsx": (lambda d: _write(d / "empty.xlsx", b""), "batch_not_xlsx", "文件为空或不是有效的 .xlsx 文件"),
+    "text.xlsx": (lambda d: _write(d / "garbage.xlsx", b"hello, not a workbook\n"), "batch_not_xlsx", "另存为 .xlsx"),
+    "zip without workbook": (lambda d: _zip(d / "notes.xlsx", {"a.txt": b"hi"}), "batch_not_xlsx", "有效的 .xlsx"),
+    "truncated zip": (lambda d: _write(d / "cut.xlsx", (write_xlsx(d / "full.xlsx", [row()])).read_bytes()[:2000]),
+                      "batch_not_xlsx", "有效的 .xlsx"),
+    "damaged sheet": (_damaged_sheet, "batch_not_xlsx", "有效的 .xlsx"),
+    "old xls": (lambda d: _write(d / "old.xls", OLE_HEADER), "batch_xls", "另存为 .xlsx"),
+    "html saved as xls": (lambda d: _write(d / "export.xls", b"<html><table><tr><td>1</td></tr></table></html>"),
+                          "batch_xls", "另存为 .xlsx"),
+    "encrypted xlsx": (lambda d: _write(d / "locked.xlsx", OLE_HEADER), "batch_xls", "不设密码"),
+    "binary csv": (lambda d: _write(d / "photo.csv", bytes(range(256)) * 8), "batch_not_text", "UTF-8"),
+    "empty csv": (lambda d: _write(d / "empty.csv", b""), "batch_file_empty", "文件为空"),
+    "folder": (lambda d: _folder(d / "month.xlsx"), "batch_file_directory", "文件夹"),
+    "missing xlsx": (lambda d: d / "missing.xlsx", "batch_file_missing", "找不到文件"),
+    "missing csv": (lambda d: d / "missing.csv", "batch_file_missing", "找不到文件"),
+    "numbers file": (lambda d: _write(d / "month.numbers", b"not supported"), "batch_format", "另存为 .xlsx 或 .csv"),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_FILES))
+def test_unreadable_file_named_with_fix(tmp_path, rulebase, settings, case):
+    make, code, words = UNREADABLE_FILES[case]
+    path = make(tmp_path)
+
+    with pytest.raises(BatchFileError) as caught:
+        read(path, rulebase, settings)
+
+    assert caught.value.code == code
+    assert path.name in caught.value.message("zh")
+    assert words in caught.value.message("zh")
+    assert path.name in caught.value.message("en")
+    assert caught.value.message("en").startswith(("cannot read", "file "))
+
+
+def test_capacity_sheet_unreadable_named(tmp_path, rulebase, settings):
+    path = _write(tmp_path / "seats.xlsx", b"")
+
+    with pytest.raises(BatchFileError) as caught:
+        read_capacities(path, rulebase, settings)
+
+    assert caught.value.code == "batch_not_xlsx"
+    assert "seats.xlsx" in caught.value.message("zh")
+
+
+def test_workbook_read_by_content_not_name(tmp_path, rulebase, settings):
+    workbook = write_xlsx(tmp_path / "in.xlsx", [row("H001")])
+    renamed = _write(tmp_path / "export.csv", workbook.read_bytes())
+
+    rows, _ = read(renamed, rulebase, settings)
+
+    assert [r.household.household_id for r in rows] == ["H001"]
+
+
+# Members column: which part is wrong, without quoting it
+
+
+@pytest.mark.parametrize("cell, expected, hidden", [
+    ("户主 七十 退休", ["第 1 位成员", "第 2 个词", "阿拉伯数字", "70"], "七十"),
+    ("户主 七十岁", ["阿拉伯数字"], "七十岁"),
+    ("户主 1954 退休", ["第 2 个词", "一长串数字", "出生年份"], "1954"),
+    ("户主 13912345678", ["一长串数字", "电话"], "13912345678"),
+    ("户主 3个月", ["整数周岁", "不满 1 岁写 0"], "3个月"),
+    ("户主 150", ["150", "0–120"], None),
+    ("户主 34 35", ["年龄写了两次", "第 2 个词和第 3 个词"], None),
+    ("户主 退休", ["缺少年龄"], None),
+    ("户主 34 配偶 32", ["第 3 个词", "又是一个关系", "；"], None),
+    ("34 户主 白领", ["关系要写在最前面", "第 2 个词"], None),
+    ("户主 34 英语", ["语言:英语"], None),
+    ("户主 34 语言英语", ["语言:英语"], "语言英语"),
+    ("户主 70 退休人员", ["接近职业", "“退休”"], "退休人员"),
+    ("户主 40 在职人员", ["接近就业状态", "“在职”"], "在职人员"),
+    ("户主 34 王建国", ["第 3 个词无法识别", "不显示原文", "白领"], "王建国"),
+])
+def test_member_error_names_expected_form(tmp_path, rulebase, settings, cell, expected, hidden):
+    rows, _ = read(write_csv(tmp_path / "in.csv", [row("H001", 家庭成员=cell, 家庭结构="单人")]), rulebase, settings)
+
+    [problem] = rows[0].problems
+    assert problem.column == "家庭成员"
+    for words in expected:
+        assert words in problem.message_zh, problem.message_zh
+    assert problem.message_en != problem.message_zh
+    if hidden is not None:
+        assert hidden not in problem.message_zh + problem.message_en

@@ -8,6 +8,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from engine.errors import translate_field_error
 from engine.planner import build_planner
 from models.household import Household
 from service import cli
@@ -123,6 +124,34 @@ def test_batch_returns_one_result_per_item(client):
     assert body["results"][1]["error"]["code"] == "invalid_household"
     assert body["results"][2]["error"]["field"] == "households[2]"
     assert body["results"][3]["plan"]["ruleset_version"] == body["ruleset_version"]
+
+
+def test_batch_repeated_id_is_item_error(client):
+    elderly = HOUSEHOLDS["elderly-alone"]
+    items = [elderly, HOUSEHOLDS["newlyweds"], elderly, {**elderly, "tenure": "squatter"}]
+
+    response = client.post("/v1/plans/batch", json={"households": items}, headers=CASEWORKER)
+
+    body = response.json()
+    repeated, repeated_and_invalid = body["results"][2], body["results"][3]
+    assert (body["planned"], body["failed"]) == (2, 2)
+    assert repeated["plan"] is None
+    assert repeated["error"]["code"] == "duplicate_household"
+    assert repeated["error"]["field"] == "households[2].household_id"
+    assert "户编号“FX-ELDERLY-ALONE”与 households[0] 重复" in repeated["error"]["message"]
+    assert repeated_and_invalid["error"]["code"] == "invalid_household"
+    assert [d["field"] for d in repeated_and_invalid["error"]["details"]] == [
+        "households[3].household_id", "households[3].tenure"]
+
+
+def test_batch_repeated_id_in_english(client):
+    items = [HOUSEHOLDS["newlyweds"], HOUSEHOLDS["newlyweds"]]
+
+    response = client.post("/v1/plans/batch", json={"households": items},
+                           headers={**CASEWORKER, "Accept-Language": "en"})
+
+    error = response.json()["results"][1]["error"]
+    assert "household id 'FX-NEWLYWEDS' repeats households[0]" in error["message"]
 
 
 def test_batch_item_error_in_english(client):
@@ -319,6 +348,44 @@ def test_validate_rejects_path_in_name(client):
 
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "name"
+
+
+@pytest.mark.parametrize("name, accepted", [
+    ("modules.yaml", True), ("2026-pilot.yaml", True), ("new_rules-v2.yaml", True), ("a" * 64 + ".yaml", True),
+    ("Modules.yaml", False), ("-modules.yaml", False), ("_modules.yaml", False), ("modules.yml", False),
+    ("a" * 65 + ".yaml", False), ("模块.yaml", False), ("sub/modules.yaml", False),
+])
+def test_validate_name_message_matches_pattern(client, name, accepted):
+    body = {"kind": "ruleset", "name": name, "text": "ruleset: pilot\nname: 试点\nrules: []\n"}
+
+    response = client.post("/v1/rules/validate", json=body, headers=RULE_ADMIN)
+
+    assert (response.status_code == 200) is accepted
+    if accepted:
+        return
+    message = response.json()["error"]["message"]
+    assert "小写英文字母或数字开头" in message
+    assert "下划线（_）和连字符（-）" in message
+    assert "最多 64 个字符" in message
+    english = client.post("/v1/rules/validate", json=body, headers={**RULE_ADMIN, "Accept-Language": "en"})
+    assert "lowercase letter or a digit" in english.json()["error"]["message"]
+
+
+def test_validate_name_pattern_in_spec(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ValidateRequest"]
+
+    assert schema["properties"]["name"]["pattern"] == r"^[a-z0-9][a-z0-9_-]{0,63}\.yaml$"
+
+
+def test_pattern_error_shows_pattern_only(client):
+    response = client.post("/v1/batch/jobs?format=xls", content=b"x",
+                           headers={**CASEWORKER, "Content-Type": "application/octet-stream"})
+    loose = translate_field_error({"type": "string_pattern_mismatch", "loc": ("level",), "msg": "no match",
+                                   "input": "LOUD", "ctx": {"pattern": "^(DEBUG|INFO)$"}})[0]
+
+    assert response.status_code == 422
+    assert "xlsx、csv、jsonl" in response.json()["error"]["message"]
+    assert loose == "格式不符，应匹配正则表达式 ^(DEBUG|INFO)$"
 
 
 def test_reload_swaps_version(client, rules_dir):
