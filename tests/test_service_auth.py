@@ -135,7 +135,8 @@ def test_invalid_port_named_in_message(monkeypatch):
     with pytest.raises(ValidationError) as caught:
         Settings(_env_file=None, no_auth=True)
 
-    assert setting_message(caught.value.errors(include_url=False)[0], "zh") == "配置项 LINLI_PORT 的取值 'eighty' 无效：应为整数"
+    message = setting_message(caught.value.errors(include_url=False)[0], "zh")
+    assert message.startswith("配置项 LINLI_PORT 的取值 'eighty' 无效：应为整数")
 
 
 def test_tokens_file_merged(tmp_path):
