@@ -173,9 +173,9 @@ class Seat:
 class WaitlistEntry:
     """A household that wanted a full item and did not get it; `place` 1 is offered the next free seat.
 
-    `seats` is the item's seats in the community, all taken. `holds_same_kind` counts the
-    items of the kind the household got; at the per-household maximum it must give one up
-    to take a freed seat.
+    `seats` is the number of the item's seats in the community, all taken. `holds_same_kind`
+    counts the items of the kind the household got. At the per-household maximum, the
+    household must give one of them up to take a freed seat.
     """
 
     community_id: str
@@ -208,8 +208,8 @@ class Allocation:
     """Seats, waitlists and per-item use of a batch.
 
     `over_limit` counts recommendations that got no seat only because the household already
-    holds the most items of the kind allowed, while the item still has free seats. They are
-    not wait-listed: no seat needs to free up, and the plans sheet still lists them.
+    has the most items of the kind allowed, while the item still has free seats. They are
+    not wait-listed, because no seat needs to free up, and the plans sheet still lists them.
     """
 
     seats: list[Seat] = field(default_factory=list)

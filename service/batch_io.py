@@ -70,7 +70,7 @@ XLS_SUFFIXES = (".xls", ".et")
 CSV_SUFFIXES = (".csv", ".txt", "", ".upload")
 XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, IndexError, ValueError, TypeError,
                SyntaxError)
-"""What openpyxl raises on a damaged workbook: zip faults, missing parts, invalid XML (ParseError is a SyntaxError)."""
+"""Exceptions openpyxl raises on a damaged workbook: zip faults, missing parts and invalid XML (ParseError is a SyntaxError)."""
 FIXED_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 """Creation time written into workbooks, so that rerunning a batch gives byte-identical files."""
 
@@ -187,8 +187,8 @@ def sniff_format(path: Path, name: str | None = None) -> str:
     """Tell an .xlsx from a .csv by the file's first bytes, then by its suffix.
 
     Raises:
-        BatchFileError: the file is missing, a folder, unreadable or empty; an old .xls or a
-            password-protected workbook; an .xlsx that is no zip archive; or of another type.
+        BatchFileError: the file is missing, a folder, unreadable or empty. It is an old .xls,
+            a password-protected workbook, an .xlsx that is no zip archive, or of another type.
     """
     name = name or path.name
     head = _read_head(path, name)

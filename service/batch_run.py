@@ -37,7 +37,7 @@ SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": 
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a batch is: data rows planned, blank rows skipped, and the data rows expected in all.
+    """Progress of a batch: data rows planned, blank rows skipped, and the data rows expected in all.
 
     `total` is an estimate while rows are read (None when unknown) and equals `done` at the end.
     """

@@ -3,10 +3,10 @@
     linli batch INPUT -o OUTPUT [--capacity FILE] [--report FILE.html] [--format xlsx|csv|jsonl]
     linli batch template -o FILE.xlsx
 
-The exit status is 0 when the output was written, even if some rows have errors (those
-rows carry their error in the output); 1 when an input file as a whole cannot be read, an
-output file cannot be written, or the rules are invalid, and nothing is written; 2 when
-the output's format is unknown or contradicts its file name.
+The exit status is 0 when the output was written, even if some rows have errors, because
+those rows carry their error in the output. It is 1 when an input file as a whole cannot be
+read, an output file cannot be written, or the rules are invalid, and then nothing is
+written. It is 2 when the output's format is unknown or contradicts its file name.
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ def run(args) -> int:
 
 
 def _output_format(output: Path, requested: str | None, lang: str) -> str | None:
-    """Return the format that `--format` or else the suffix of OUTPUT names; print why when there is none.
+    """Return the format that `--format` or else the suffix of OUTPUT names, or print why there is none.
 
     A `--format` that contradicts a suffix naming another format (`-o out.xlsx --format csv`)
-    is rejected, so a file never holds another format than its name says.
+    is rejected, so a file never contains another format than its name says.
     """
     suffix = output.suffix.lower()
     implied = SUFFIX_FORMATS.get(suffix)

@@ -242,8 +242,12 @@ def _new_job(jobs: BatchJobs, body: bytes, output_format: str, lang: str) -> Bat
     job_id = uuid.uuid4().hex
     directory = jobs.root / job_id
     directory.mkdir()
-    # The suffix only names the file in messages; the reader tells the formats apart by content.
-    suffix = ".xlsx" if body.startswith(XLSX_MAGIC) else ".xls" if body.startswith(OLE_MAGIC) else ".csv"
+    # The suffix only names the file in messages, because the reader tells the formats apart by content.
+    suffix = ".csv"
+    if body.startswith(XLSX_MAGIC):
+        suffix = ".xlsx"
+    elif body.startswith(OLE_MAGIC):
+        suffix = ".xls"
     input_path = directory / f"input{suffix}"
     input_path.write_bytes(body)
     return BatchJob(job_id, directory, input_path, output_format, lang)
