@@ -836,6 +836,8 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "string_type": "应为文字",
     "string_too_short": "不能为空",
     "string_too_long": "过长（最多 {max_length} 个字符）",
+    # NOTE: rule and item ids (models/rules.py, models/catalogue.py) get this message with the bare regex.
+    # A field whose pattern needs words raises its own error type, as rule_file_name does.
     "string_pattern_mismatch": "格式不符，应匹配正则表达式 {pattern}",
     "rule_file_name": "文件名应以小写英文字母或数字开头，只含小写字母、数字、下划线（_）和连字符（-），以 .yaml 结尾，.yaml 之前最多 64 个字符，例如 modules.yaml，实际是 {value}",
     "too_short": "至少需要 {min_length} 项",

@@ -243,6 +243,7 @@ def _new_job(jobs: BatchJobs, body: bytes, output_format: str, lang: str) -> Bat
     directory = jobs.root / job_id
     directory.mkdir()
     # The suffix only names the file in messages, because the reader tells the formats apart by content.
+    # NOTE: a raw body carries no file name, so messages name the upload input.xlsx, input.xls or input.csv.
     suffix = ".csv"
     if body.startswith(XLSX_MAGIC):
         suffix = ".xlsx"
