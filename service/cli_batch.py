@@ -48,7 +48,8 @@ def register(subparsers, common, lang: str) -> None:
                         help="结果文件；格式由扩展名 .xlsx、.csv、.jsonl 决定" if zh
                         else "output file; its extension .xlsx, .csv or .jsonl sets the format")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default=None,
-                        help="输出格式（默认按 OUTPUT 的扩展名）" if zh else "output format (default: from OUTPUT's extension)")
+                        help="输出格式（默认按 OUTPUT 的扩展名；与扩展名矛盾时报错）" if zh
+                        else "output format (default: from OUTPUT's extension; rejected when the extension names another)")
     parser.add_argument("--capacity", metavar="FILE",
                         help="名额表 .xlsx 或 .csv（列：社区编号、项目编号、名额），覆盖目录中的名额" if zh
                         else "capacity sheet .xlsx or .csv (columns 社区编号, 项目编号, 名额) overriding catalogue seats")
