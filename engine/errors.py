@@ -128,6 +128,13 @@ _DATE_DETAILS_ZH = {
 }
 
 
+# Patterns of the rule-file models, worded for rule authors instead of shown as a regex.
+_PATTERN_MESSAGES = {
+    r"^[a-z][a-z0-9_]{1,63}$": "id_pattern_mismatch",
+    r"^[a-z][a-z0-9_]{0,63}$": "name_pattern_mismatch",
+}
+
+
 def _shown_value(value: object) -> str:
     """Show an input value inside a Chinese message, naming empty values instead of printing nothing."""
     if value is None:
@@ -155,6 +162,8 @@ def translate_field_error(error: dict) -> tuple[str, str]:
     loc = tuple(error.get("loc", ()))
     if kind == "missing" and len(loc) >= 2 and loc[-2] == "needs":
         kind = "missing_need"
+    if kind == "string_pattern_mismatch":
+        kind = _PATTERN_MESSAGES.get(str(context.get("pattern")), kind)
     template = FIELD_ERRORS_ZH.get(kind)
     if template is None:
         chinese = f"取值无效：{error['msg']}"

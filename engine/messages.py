@@ -827,7 +827,7 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "missing_need": "缺少需求分值：请填 0–4（0 无需求、1 低、2 中、3 高、4 紧急），调查没有覆盖时写 \"unknown\"",
     "extra_forbidden": "不认识的字段，请检查拼写或删除",
     "int_type": "应为整数",
-    "int_parsing": "应为整数，请用阿拉伯数字书写（例如 70），实际是 {value}",
+    "int_parsing": "应为整数，请用阿拉伯数字书写，实际是 {value}",
     "int_from_float": "应为整数",
     "float_type": "应为数字",
     "float_parsing": "应为数字",
@@ -839,6 +839,8 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     # NOTE: rule and item ids (models/rules.py, models/catalogue.py) get this message with the bare regex.
     # A field whose pattern needs words raises its own error type, as rule_file_name does.
     "string_pattern_mismatch": "格式不符，应匹配正则表达式 {pattern}",
+    "id_pattern_mismatch": "格式不符：id 应以小写英文字母开头，只含小写字母、数字和下划线，长 2–64 个字符，例如 mod_newlyweds；实际是 {value}",
+    "name_pattern_mismatch": "格式不符：应以小写英文字母开头，只含小写字母、数字和下划线，例如 young_children；实际是 {value}",
     "rule_file_name": "文件名应以小写英文字母或数字开头，只含小写字母、数字、下划线（_）和连字符（-），以 .yaml 结尾，.yaml 之前最多 64 个字符，例如 modules.yaml，实际是 {value}",
     "too_short": "至少需要 {min_length} 项",
     "too_long": "最多 {max_length} 项",

@@ -173,3 +173,16 @@ def test_move_in_date_forms(written, words):
     else:
         assert result.returncode == 1
         assert words in result.stderr
+
+
+def test_bad_rule_id_explained_without_regex(tmp_path):
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules_dir)
+    (rules_dir / "rulesets" / "bad_id.yaml").write_text(
+        "ruleset: bad_id\nname: 坏 id\nrules:\n  - id: Bad-Id\n    name: 大写 id\n    when: 'true'\n"
+        "    then:\n      - add_tag: x\n", encoding="utf-8")
+    result = linli("rules", "check", str(rules_dir))
+    assert result.returncode == 1
+    assert "bad_id.yaml:4:9" in result.stderr
+    assert "小写英文字母开头" in result.stderr
+    assert "Bad-Id" in result.stderr
