@@ -19,10 +19,9 @@ from tqdm import tqdm
 from engine.errors import RuleSetError
 from engine.loader import load_rulebase
 from engine.messages import render
-from engine.planner import build_planner
 from service.batch_io import BatchFileError, check_output_path, write_template
 from service.batch_run import OUTPUT_FORMATS, SUFFIX_FORMATS, Progress, run_batch
-from service.cli_common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_rule_errors
+from service.cli_common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, load_planner, print_rule_errors
 
 TEMPLATE_COMMAND = "template"
 REPORT_SUFFIXES = (".html", ".htm")
@@ -76,10 +75,8 @@ def run(args) -> int:
         print(exc.message(args.lang), file=sys.stderr)
         return EXIT_INVALID
 
-    try:
-        planner = build_planner(args.rules)
-    except RuleSetError as exc:
-        print_rule_errors(exc.problems, args.lang)
+    planner = load_planner(args.rules, args.lang)
+    if planner is None:
         return EXIT_INVALID
     try:
         summary = _run_with_progress(args, planner, output, output_format)

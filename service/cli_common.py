@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.errors import Problem
+from engine.errors import Problem, RuleSetError
+from engine.planner import Planner, build_planner
 from engine.messages import render
 
 EXIT_OK = 0
@@ -27,6 +28,15 @@ def read_text(name: str, lang: str) -> str | None:
     except OSError as exc:
         print(render("input_file", lang, path=shown, detail=exc.strerror or exc), file=sys.stderr)
     return None
+
+
+def load_planner(rules_dir: str | Path | None, lang: str) -> Planner | None:
+    """Build the planner for a command; print every rule problem and return None when invalid."""
+    try:
+        return build_planner(rules_dir)
+    except RuleSetError as exc:
+        print_rule_errors(exc.problems, lang)
+        return None
 
 
 def print_rule_errors(problems: list[Problem], lang: str) -> None:

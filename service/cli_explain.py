@@ -5,14 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.errors import InputError, RuleSetError
+from engine.errors import InputError
 from engine.explain import UnknownItemError, explain_item
 from engine.inputs import parse_households
 from engine.messages import render
-from engine.planner import build_planner
 from engine.rule_tests import DEFAULT_FIXTURES_DIR
 from models.household import Household
-from service.cli_common import EXIT_INVALID, EXIT_OK, print_rule_errors, read_text
+from service.cli_common import EXIT_INVALID, EXIT_OK, load_planner, read_text
 
 
 def register(subparsers, common, lang: str) -> None:
@@ -39,10 +38,8 @@ def run(args) -> int:
     household = _household(args)
     if household is None:
         return EXIT_INVALID
-    try:
-        planner = build_planner(args.rules)
-    except RuleSetError as exc:
-        print_rule_errors(exc.problems, args.lang)
+    planner = load_planner(args.rules, args.lang)
+    if planner is None:
         return EXIT_INVALID
 
     try:

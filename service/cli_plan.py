@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from engine.errors import InputError, RuleSetError
+from engine.errors import InputError
 from engine.inputs import load_json, parse_households, validate_each, validate_household
-from engine.planner import build_planner
-from service.cli_common import EXIT_INVALID, EXIT_OK, print_rule_errors, read_text
+from service.cli_common import EXIT_INVALID, EXIT_OK, load_planner, read_text
 from models.plan import Plan
 from service.report import plan_to_text
 
@@ -41,10 +40,8 @@ def run(args) -> int:
         _print_problems(source, exc, args.lang)
         return EXIT_INVALID
 
-    try:
-        planner = build_planner(args.rules)
-    except RuleSetError as exc:
-        print_rule_errors(exc.problems, args.lang)
+    planner = load_planner(args.rules, args.lang)
+    if planner is None:
         return EXIT_INVALID
 
     # One entry out for each household in: a plan, or the errors that stopped it.

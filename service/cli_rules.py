@@ -11,11 +11,10 @@ from engine.diff import DEFAULT_POPULATION, diff_rule_sets, format_impact, load_
 from engine.errors import InputError, RuleSetError
 from engine.loader import check_directory, display_name, rules_directory
 from engine.messages import render
-from engine.planner import build_planner
 from engine.rule_tests import DEFAULT_FIXTURES_DIR, find_test_files, format_report, load_rule_tests, run_rule_tests
 from engine.schema import KINDS, schema_text, write_schemas
 from models.household import Household
-from service.cli_common import EXIT_INVALID, EXIT_OK, print_rule_errors
+from service.cli_common import EXIT_INVALID, EXIT_OK, load_planner, print_rule_errors
 
 
 def register(subparsers, common, lang: str) -> None:
@@ -142,7 +141,7 @@ def run_test(args) -> int:
     if len(args.paths) == 1 and _is_rules_directory(Path(args.paths[0])) and not args.rules:
         args.rules, args.paths = args.paths[0], []
     directory = rules_directory(args.rules)
-    planner = _planner(directory, args.lang)
+    planner = load_planner(directory, args.lang)
     if planner is None:
         return EXIT_INVALID
     try:
@@ -197,7 +196,7 @@ def run_coverage(args) -> int:
     households = _population(args.households, args.lang)
     if households is None:
         return EXIT_INVALID
-    planner = _planner(rules_directory(args.directory or args.rules), args.lang)
+    planner = load_planner(rules_directory(args.directory or args.rules), args.lang)
     if planner is None:
         return EXIT_INVALID
     try:
@@ -221,14 +220,6 @@ def run_schema(args) -> int:
 
 
 # Shared steps
-
-
-def _planner(directory: Path, lang: str):
-    try:
-        return build_planner(directory)
-    except RuleSetError as exc:
-        print_rule_errors(exc.problems, lang)
-        return None
 
 
 def _valid_rules(directory: Path, lang: str) -> bool:
