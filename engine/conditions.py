@@ -1,9 +1,9 @@
 """The condition language: parse, type-check, evaluate and explain rule conditions.
 
 Conditions look like Python expressions (`household.oldest_age >= 65 and needs.elder_care >= 3`)
-and are parsed with `ast.parse`, but only a whitelist of node types is accepted and nothing
-is ever evaluated by Python: the tree is turned into the small typed form below, which the
-compiler turns into durable_rules JSON and which `evaluate`/`explain` walk directly.
+and are parsed with `ast.parse`. Only a whitelist of node types is accepted, and Python never
+evaluates the text. The tree becomes the small typed form below, which the compiler turns
+into durable_rules JSON and which `evaluate` and `leaf_results` walk directly.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class ConditionFault(Exception):
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """What a condition may name: segments, tags set by some rule, and catalogue-free fields."""
+    """Names a condition may use beyond the fixed features: segment ids and the tags rules set."""
 
     segments: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -370,7 +370,7 @@ class LeafResult:
 
 
 def leaf_results(condition: Condition, fact: dict[str, object]) -> list[LeafResult]:
-    """List every leaf comparison with its actual value, for "why" and "why not" answers."""
+    """List every leaf comparison with its actual value, for "why" and "why not" explanations."""
     match condition:
         case And(parts) | Or(parts):
             return [leaf for p in parts for leaf in leaf_results(p, fact)]
