@@ -836,8 +836,7 @@ FIELD_ERRORS_ZH: dict[str, str] = {
     "string_type": "应为文字",
     "string_too_short": "不能为空",
     "string_too_long": "过长（最多 {max_length} 个字符）",
-    # NOTE: rule and item ids (models/rules.py, models/catalogue.py) get this message with the bare regex.
-    # A field whose pattern needs words raises its own error type, as rule_file_name does.
+    # Patterns that need words get their own entry, chosen in engine/errors.py by pattern.
     "string_pattern_mismatch": "格式不符，应匹配正则表达式 {pattern}",
     "id_pattern_mismatch": "格式不符：id 应以小写英文字母开头，只含小写字母、数字和下划线，长 2–64 个字符，例如 mod_newlyweds；实际是 {value}",
     "name_pattern_mismatch": "格式不符：应以小写英文字母开头，只含小写字母、数字和下划线，例如 young_children；实际是 {value}",

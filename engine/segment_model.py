@@ -427,8 +427,8 @@ def load_segmenter(rulebase: RuleBase, path: Path | None = None) -> ModelSegment
     if not explicit and not path.is_file():
         return None
 
-    # NOTE: the rule-set version hashes the YAML files only, so a reload that compares
-    # versions does not notice a retrained model file. Restart or force the reload.
+    # The rule-set version hashes the YAML files only; service.state also compares the model's
+    # own version, so a retrained model file is picked up by a reload.
     display_path = display_name(path)
     segmenter = ModelSegmenter.from_file(path, display_path)
     check_model_segments(segmenter, set(rulebase.segment_names), display_path)
