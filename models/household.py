@@ -15,6 +15,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from models import labels
+from models.labels import value_for_label
+
 NEED_DIMENSIONS: tuple[str, ...] = (
     "housing",
     "child_education",
@@ -124,6 +127,19 @@ class Availability(StrEnum):
     weekend = "weekend"
 
 
+def _labelled(enum: type, table: dict[str, tuple[str, ...]]):
+    """Annotate an enum field so it also accepts the Chinese words of `models.labels`."""
+    return Annotated[enum, BeforeValidator(lambda value: value_for_label(table, value))]
+
+
+StructureField = _labelled(Structure, labels.STRUCTURE)
+TenureField = _labelled(Tenure, labels.TENURE)
+AvailabilityField = _labelled(Availability, labels.AVAILABILITY)
+RelationField = _labelled(Relation, labels.RELATION)
+OccupationField = _labelled(Occupation, labels.OCCUPATION)
+EmploymentField = _labelled(Employment, labels.EMPLOYMENT)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -132,9 +148,9 @@ class Member(_Strict):
     """One person in the household."""
 
     age: int = Field(ge=0, le=120, description="年龄（周岁）")
-    relation: Relation = Field(description="与户主关系")
-    occupation: Occupation = Occupation.none
-    employment: Employment = Employment.not_applicable
+    relation: RelationField = Field(description="与户主关系")
+    occupation: OccupationField = Occupation.none
+    employment: EmploymentField = Employment.not_applicable
     chronic_illness: bool = False
     disability: bool = False
     languages: tuple[str, ...] = ("zh",)
@@ -176,15 +192,15 @@ class Household(_Strict):
 
     household_id: str = Field(min_length=1, max_length=64, description="户编号（不含个人信息）")
     community_id: str = Field(min_length=1, max_length=64, description="社区编号")
-    structure: Structure
-    tenure: Tenure
+    structure: StructureField
+    tenure: TenureField
     move_in_date: FormDate
     married_on: FormDate | None = Field(default=None, description="结婚登记日期，用于判断新婚（两年内）")
     foreign_resident: bool = False
     members: tuple[Member, ...] = Field(min_length=1, max_length=30)
     interests: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
-    availability: tuple[Availability, ...] = ()
+    availability: tuple[AvailabilityField, ...] = ()
     needs: NeedsMatrix
 
     contact_name: str | None = Field(default=None, repr=False, exclude=True)

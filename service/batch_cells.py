@@ -12,7 +12,9 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
+from models import labels
 from models.household import Availability, Employment, Occupation, Relation, Structure, Tenure
+from models.labels import enum_labels
 
 EXCEL_EPOCH = date(1899, 12, 30)
 """Day 0 of Excel's 1900 date system for serials from 61 (1900-03-01) on.
@@ -41,55 +43,12 @@ class CellFault(Exception):
 
 # Labels a caseworker may type for each model value; the first one is what templates show.
 
-STRUCTURE_LABELS: dict[Structure, tuple[str, ...]] = {
-    Structure.single: ("单人", "独居", "单身"),
-    Structure.couple: ("夫妻", "夫妇"),
-    Structure.nuclear_family: ("核心家庭", "夫妻带子女", "父母与子女"),
-    Structure.single_parent: ("单亲家庭", "单亲"),
-    Structure.three_generation: ("三代同堂", "三代"),
-    Structure.elderly_couple: ("老年夫妇", "老年夫妻"),
-    Structure.shared: ("合租",),
-    Structure.other: ("其他",),
-}
-TENURE_LABELS: dict[Tenure, tuple[str, ...]] = {
-    Tenure.owner: ("自有住房", "自有", "自购", "业主"),
-    Tenure.tenant: ("租房", "租住", "租户"),
-    Tenure.employer_housing: ("单位宿舍", "单位住房", "员工宿舍"),
-}
-AVAILABILITY_LABELS: dict[Availability, tuple[str, ...]] = {
-    Availability.weekday_daytime: ("工作日白天", "工作日日间"),
-    Availability.weekday_evening: ("工作日晚上", "工作日晚间"),
-    Availability.weekend: ("周末",),
-}
-RELATION_LABELS: dict[Relation, tuple[str, ...]] = {
-    Relation.head: ("户主", "本人"),
-    Relation.spouse: ("配偶", "妻子", "丈夫"),
-    Relation.child: ("子女", "儿子", "女儿", "孩子"),
-    Relation.parent: ("父母", "父亲", "母亲"),
-    Relation.grandchild: ("孙子女", "孙子", "孙女", "外孙", "外孙女"),
-    Relation.grandparent: ("祖父母", "爷爷", "奶奶", "外公", "外婆"),
-    Relation.other_relative: ("其他亲属", "亲属"),
-    Relation.flatmate: ("室友", "合租人"),
-}
-OCCUPATION_LABELS: dict[Occupation, tuple[str, ...]] = {
-    Occupation.white_collar: ("白领", "职员"),
-    Occupation.professional: ("专业技术", "专业技术人员"),
-    Occupation.manual: ("体力劳动", "工人"),
-    Occupation.service: ("服务业",),
-    Occupation.self_employed: ("个体", "个体户", "自由职业"),
-    Occupation.student: ("学生",),
-    Occupation.retired: ("退休",),
-    Occupation.none: ("无职业", "无业"),
-    Occupation.other: ("其他职业",),
-}
-EMPLOYMENT_LABELS: dict[Employment, tuple[str, ...]] = {
-    Employment.employed: ("在业", "在职", "就业"),
-    Employment.unemployed: ("失业", "待业"),
-    Employment.retired: ("已退休",),
-    Employment.student: ("在校",),
-    Employment.homemaker: ("料理家务", "全职家庭"),
-    Employment.not_applicable: ("不适用",),
-}
+STRUCTURE_LABELS = enum_labels(Structure, labels.STRUCTURE)
+TENURE_LABELS = enum_labels(Tenure, labels.TENURE)
+AVAILABILITY_LABELS = enum_labels(Availability, labels.AVAILABILITY)
+RELATION_LABELS = enum_labels(Relation, labels.RELATION)
+OCCUPATION_LABELS = enum_labels(Occupation, labels.OCCUPATION)
+EMPLOYMENT_LABELS = enum_labels(Employment, labels.EMPLOYMENT)
 LANGUAGE_LABELS: dict[str, tuple[str, ...]] = {
     "zh": ("中文", "汉语", "普通话"),
     "en": ("英语",),

@@ -186,3 +186,12 @@ def test_bad_rule_id_explained_without_regex(tmp_path):
     assert "bad_id.yaml:4:9" in result.stderr
     assert "小写英文字母开头" in result.stderr
     assert "Bad-Id" in result.stderr
+
+
+def test_chinese_labels_accepted_in_json():
+    household = json.loads((HOUSEHOLDS_DIR / "newlyweds.json").read_text(encoding="utf-8"))
+    household.update(structure="夫妻", tenure="租房", availability=["周末", "工作日晚上"])
+    household["members"][0].update(relation="户主", occupation="白领", employment="在职")
+    result = linli("plan", "-", stdin=json.dumps(household, ensure_ascii=False))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["segment"]["id"] == "newlyweds"
