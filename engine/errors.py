@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from engine.messages import FIELD_ERRORS_ZH, render
+from models.labels import LABEL_TABLES
 
 
 def display_width(text: str) -> int:
@@ -145,8 +146,12 @@ def _shown_value(value: object) -> str:
 
 
 def _choices_zh(expected: str) -> str:
-    """Turn pydantic's "'a', 'b' or 'c'" into "a、b、c"."""
-    return expected.replace(" or ", ", ").replace("'", "").replace(", ", "、")
+    """Turn pydantic's "'a', 'b' or 'c'" into "a、b、c", adding the Chinese label of each value when known."""
+    values = expected.replace(" or ", ", ").replace("'", "").split(", ")
+    table = next((t for t in LABEL_TABLES if set(t) == set(values)), None)
+    if table is None:
+        return "、".join(values)
+    return "、".join(f"{value}（{table[value][0]}）" for value in values)
 
 
 def translate_field_error(error: dict) -> tuple[str, str]:

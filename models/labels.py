@@ -61,6 +61,8 @@ EMPLOYMENT: dict[str, tuple[str, ...]] = {
     "not_applicable": ("不适用",),
 }
 
+LABEL_TABLES: tuple[dict[str, tuple[str, ...]], ...] = (STRUCTURE, TENURE, AVAILABILITY, RELATION, OCCUPATION, EMPLOYMENT)
+
 
 def enum_labels(enum: type[E], table: dict[str, tuple[str, ...]]) -> dict[E, tuple[str, ...]]:
     """Key a label table by the enum's members, in the enum's order."""

@@ -195,3 +195,12 @@ def test_chinese_labels_accepted_in_json():
     result = linli("plan", "-", stdin=json.dumps(household, ensure_ascii=False))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["segment"]["id"] == "newlyweds"
+
+
+def test_enum_error_lists_chinese_labels():
+    household = json.loads((HOUSEHOLDS_DIR / "newlyweds.json").read_text(encoding="utf-8"))
+    household["structure"] = "大家庭"
+    result = linli("plan", "-", stdin=json.dumps(household, ensure_ascii=False))
+    assert result.returncode == 1
+    assert "single（单人）" in result.stderr
+    assert " or " not in result.stderr
