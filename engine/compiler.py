@@ -56,8 +56,8 @@ def _join(operator: str, parts: list[dict]) -> dict:
 def compile_ruleset(conditions: dict[str, Condition], priorities: dict[str, int]) -> dict[str, dict]:
     """Build the durable_rules definition: rule id → {"all": [{"m": ...}], "pri": ...}.
 
-    durable_rules runs higher-salience actions first when its `pri` is lower, so the sign
-    is flipped; the planner does not depend on that order, but debug logs read better.
+    durable_rules runs an action first when its `pri` is lower, so the sign is flipped. The
+    planner does not depend on that order, but debug logs then list firings by priority.
     """
     definition = {}
     for rule_id, condition in conditions.items():

@@ -79,8 +79,8 @@ def _age_in(members, low: int, high: int) -> int:
 def derive_features(household: Household, as_of: date | None = None) -> dict[str, object]:
     """Compute the `household.*` features of one household.
 
-    `as_of` is the planning date; it defaults to the move-in date so that a plan depends on
-    its input only, never on the day it is computed.
+    `as_of` is the planning date. It defaults to the move-in date, so a plan depends on its
+    input only and not on the day it is computed.
     """
     members = household.members
     ages = [m.age for m in members]

@@ -28,7 +28,7 @@ MAX_ROUNDS = 16
 
 @dataclass(frozen=True)
 class SegmentGuess:
-    """What a clustering model says about a household that no segment rule classified."""
+    """A clustering model's guess for a household that no segment rule classified."""
 
     segment: str
     cluster: int
@@ -165,7 +165,7 @@ def _by_priority(rules: list[CompiledRule]) -> list[CompiledRule]:
 
 
 def _segment_rule(matched: list[CompiledRule]) -> CompiledRule | None:
-    """The highest-priority holding rule that sets a segment; ties go to the rule written first."""
+    """Return the highest-priority matched rule that sets a segment. A tie goes to the rule written first."""
     for rule in _by_priority(matched):
         if any(a.set_segment for a in rule.rule.then):
             return rule

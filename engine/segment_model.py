@@ -427,8 +427,8 @@ def load_segmenter(rulebase: RuleBase, path: Path | None = None) -> ModelSegment
     if not explicit and not path.is_file():
         return None
 
-    # The rule-set version hashes the YAML files only; service.state also compares the model's
-    # own version, so a retrained model file is picked up by a reload.
+    # The rule-set version hashes the YAML files only. service.state also compares the model's
+    # own version, so a reload picks up a retrained model file.
     display_path = display_name(path)
     segmenter = ModelSegmenter.from_file(path, display_path)
     check_model_segments(segmenter, set(rulebase.segment_names), display_path)

@@ -1,6 +1,6 @@
 """Strict YAML loading for rule and catalogue files, keeping the position of every value.
 
-PyYAML's safe loader only composes the node tree here; values are built by hand with the
+PyYAML's safe loader only composes the node tree here. Values are built by hand with the
 YAML 1.2 core schema, so YAML 1.1 surprises (`yes`/`no`/`on`/`off` as booleans, `010` as
 octal) become errors instead of silent changes. Duplicate keys, indentation tabs, full-width
 colons after keys, anchors/aliases (which also stops "billion laughs" expansion) and explicit
@@ -88,7 +88,12 @@ class LoadedYaml:
 def format_path(path: Path_) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
     return text
 
 

@@ -39,7 +39,7 @@ class _Strict(BaseModel):
 
 
 class Eligibility(_Strict):
-    """Who may use an item.
+    """Eligibility limits of an item.
 
     `min_age`/`max_age` hold when at least one member's age is in the range. `when` is a
     condition in the rule language over household features, for example

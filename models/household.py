@@ -163,8 +163,8 @@ class Member(_Strict):
 class NeedsMatrix(_Strict):
     """Scores 0–4 on each of the ten dimensions, or "unknown" when the survey left it open.
 
-    A missing key is an input error: the caseworker must say "unknown" explicitly so that a
-    skipped question never turns into a silent zero.
+    A missing key is an input error. The caseworker writes "unknown" explicitly, so a skipped
+    question never turns into a silent zero.
     """
 
     housing: NeedValue

@@ -1,7 +1,7 @@
 """Rule-file models: what a rule author writes in `rules/rulesets/*.yaml` and beside it.
 
 Structure only. Cross-references (condition fields, item ids, segments, tags) are checked
-afterwards by `engine.checker`, which knows the whole rule set.
+afterwards by `engine.checker`, which checks them against the whole rule set.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class Exclude(_Strict):
 class FollowUp(_Strict):
     """One step of the follow-up schedule, dated from the move-in date.
 
-    `after_days` gives the first date; `day_of_month` moves each date to that day of its
-    month (the newcomer forum on the 5th); `repeat` repeats it until the plan horizon.
+    `after_days` gives the first date. `day_of_month` moves each date to that day of its
+    month (the newcomer forum on the 5th), and `repeat` repeats it until the plan horizon.
     """
 
     task: str = Field(min_length=1, description="跟进事项（中文）")

@@ -104,9 +104,9 @@ async def create_plan(
     household: Annotated[Household, Body(openapi_examples=HOUSEHOLD_EXAMPLES)],
     registry: PlannerRegistry = Depends(get_registry),
 ) -> Response:
-    # Planned on the event loop, not in the thread pool: one plan takes about half a
-    # millisecond of CPU under the engine lock, less than handing it to a worker thread
-    # costs, and a thread would not run it any sooner in a one-worker server.
+    # Planned on the event loop, not in the thread pool. One plan takes about half a
+    # millisecond of CPU under the engine lock, which is less than a hand-off to a worker
+    # thread costs, and a thread would not run it sooner in a one-worker server.
     with registry.lease() as planner:
         plan = planner.plan(household)
     request.state.rule_version = plan.ruleset_version

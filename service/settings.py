@@ -15,7 +15,7 @@ Fields:
     tokens_file: a JSON file with the same mapping, merged with `tokens`.
     no_auth: serve without tokens; allowed only with a loopback `host`.
     max_body_bytes: largest request body accepted; larger ones get HTTP 413.
-    batch_max_items: most households in one `POST /v1/plans/batch` request.
+    batch_max_items: maximum number of households in one `POST /v1/plans/batch` request.
     watch_rules: reload the rules when a file in `rules_dir` changes.
     watch_debounce_ms: how long the watcher waits for more changes before reloading.
     log_level: level of the JSON log lines written to standard error.
